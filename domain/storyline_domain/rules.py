@@ -1,0 +1,77 @@
+"""Rules that span aggregates. Callers load the aggregates, these decide, and
+the caller saves everything that changed in one atomic save."""
+
+from __future__ import annotations
+
+from storyline_domain.base import Stamp
+from storyline_domain.board import Board, StatusCategory
+from storyline_domain.errors import ValidationError
+from storyline_domain.sprint import Sprint, SprintState
+from storyline_domain.story import Story
+
+
+def _same_board(story: Story, sprint: Sprint) -> None:
+    if story.board_key != sprint.board_key:
+        raise ValidationError(f"{story.key} and the sprint belong to different boards", field="storyKey")
+
+
+def add_story_to_sprint(story: Story, sprint: Sprint, current: Sprint | None, stamp: Stamp) -> None:
+    """``current`` is the sprint the story last belonged to, if any."""
+    _same_board(story, sprint)
+    sprint.check_open()
+    story.check_open()
+    if current is not None and current.id == sprint.id and story.key in sprint.members:
+        raise ValidationError(f"{story.key} is already in sprint {sprint.name}", field="storyKey")
+    if current is not None and current.state != SprintState.CLOSED:
+        raise ValidationError(
+            f"{story.key} is already in {current.state.lower()} sprint {current.name}", field="storyKey"
+        )
+    sprint.add_story(story.key, story.points, None, stamp)
+    story.change_sprint(sprint.id, stamp)
+
+
+def remove_story_from_sprint(story: Story, sprint: Sprint, stamp: Stamp) -> None:
+    _same_board(story, sprint)
+    sprint.remove_story(story.key, story.points, stamp)
+    story.change_sprint(None, stamp)
+
+
+def archive_story(story: Story, sprint: Sprint | None, stamp: Stamp) -> None:
+    """Archived stories leave their open sprint but keep their history."""
+    story.archive(stamp)
+    if sprint is not None and sprint.state != SprintState.CLOSED and story.key in sprint.members:
+        sprint.remove_story(story.key, story.points, stamp)
+        story.change_sprint(None, stamp)
+
+
+def start_sprint(board: Board, sprint: Sprint, members: list[Story], stamp: Stamp) -> None:
+    """``members`` are the sprint's stories, whose current points become the commitment."""
+    sprint.start({story.key: story.points for story in members}, stamp)
+    board.activate_sprint(sprint.id, stamp)
+
+
+def complete_sprint(
+    board: Board, sprint: Sprint, members: list[Story], carry_to: Sprint | None, stamp: Stamp
+) -> None:
+    """Closes the sprint: stories in a DONE column count as done, the rest go
+    to ``carry_to`` (a planned sprint of the same board) or back to the backlog."""
+    if carry_to is not None:
+        if carry_to.board_key != sprint.board_key:
+            raise ValidationError(
+                "stories can only carry over to a sprint of the same board", field="carryOverTo"
+            )
+        if carry_to.state != SprintState.PLANNED:
+            raise ValidationError(f"sprint {carry_to.name} is not planned", field="carryOverTo")
+    done = [s for s in members if board.category_of(s.column) == StatusCategory.DONE]
+    unfinished = [s for s in members if board.category_of(s.column) != StatusCategory.DONE]
+    sprint.complete(
+        {s.key: s.points for s in done},
+        {s.key: s.points for s in unfinished},
+        carry_to.id if carry_to is not None else None,
+        stamp,
+    )
+    board.deactivate_sprint(sprint.id, stamp)
+    for story in unfinished:
+        if carry_to is not None:
+            carry_to.add_story(story.key, story.points, sprint.id, stamp)
+        story.change_sprint(carry_to.id if carry_to is not None else None, stamp)

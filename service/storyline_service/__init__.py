@@ -1,0 +1,1 @@
+"""Storyline's service layer: the application, its projections, settings, web app and CLI."""

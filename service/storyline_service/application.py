@@ -1,0 +1,569 @@
+"""The Storyline application: one method per use case, each recording one atomic change."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol, TypeVar
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import JSONTranscoder, RecordConflictError, Transcoding
+from storyline_domain import rules
+from storyline_domain.base import Stamp, StorylineAggregate
+from storyline_domain.board import (
+    Board,
+    KeySequence,
+    Role,
+    as_columns,
+    board_id,
+    key_sequence_id,
+    role_allows,
+)
+from storyline_domain.epic import Epic, epic_id
+from storyline_domain.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    ValidationError,
+)
+from storyline_domain.ranking import rank_between
+from storyline_domain.sprint import Sprint
+from storyline_domain.story import Story, story_id
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random
+
+from storyline_service.receipts import CommandReceipt, receipt_id
+
+A = TypeVar("A", bound=StorylineAggregate)
+
+# How far ahead of the server clock a client's occurredAt may be.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who runs a command, and the request-level metadata that goes on its events."""
+
+    actor: str
+    correlation_id: str = field(default_factory=lambda: uuid4().hex)
+    idempotency_key: str | None = None
+    occurred_at: datetime | None = None  # backfill; None means now
+    superuser: bool = False  # the bootstrap admin, ADMIN on every board
+
+
+class BoardReads(Protocol):
+    """The few read-model questions that commands need answered."""
+
+    def stories_in_column(self, board_key: str, column: str) -> int: ...
+
+    def occupied_columns(self, board_key: str) -> set[str]: ...
+
+    def neighbour_rank(self, board_key: str, rank: str, exclude: str, *, above: bool) -> str | None:
+        """The closest rank strictly above (or below) ``rank``, ignoring story ``exclude``."""
+        ...
+
+
+class RaceLost(ConflictError):
+    """Another command changed the same aggregate between our read and our write."""
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+retry_lost_race = retry(
+    retry=retry_if_exception_type(RaceLost),
+    stop=stop_after_attempt(20),
+    wait=wait_random(0, 0.02),
+    reraise=True,
+)
+
+
+class Storyline(Application[UUID]):
+    name = "Storyline"
+
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        reads: BoardReads | None = None,
+        snapshot_interval: int = 50,
+    ) -> None:
+        self.snapshotting_intervals = {
+            Story: snapshot_interval,
+            Board: snapshot_interval,
+            Sprint: snapshot_interval,
+            KeySequence: snapshot_interval,
+        }
+        super().__init__(env)
+        self.reads = reads
+        # Called with the last notification id of each save (read-your-writes).
+        self.on_recorded: Callable[[int], None] | None = None
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    # ----- boards -----
+
+    def create_board(
+        self, caller: Caller, key: str, name: str, columns: list[dict[str, Any]] | None = None
+    ) -> str:
+        def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
+            if board_id(key) in self.repository:
+                raise ValidationError(f"board key {key} is taken", field="key")
+            board = Board.create(key, name, None if columns is None else as_columns(columns), stamp)
+            return board.key, [board, KeySequence.create(board.key, stamp)]
+
+        try:
+            return self._execute("createBoard", caller, dict(key=key, name=name, columns=columns), run)
+        except RaceLost:
+            raise ValidationError(f"board key {key} is taken", field="key") from None
+
+    def configure_columns(
+        self,
+        caller: Caller,
+        board_key: str,
+        columns: list[dict[str, Any]],
+        expected_version: int | None = None,
+    ) -> str:
+        def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
+            board = self._board(board_key, caller, Role.MANAGER, expected_version)
+            occupied = self._reads.occupied_columns(board_key)
+            board.configure_columns(as_columns(columns), occupied, stamp)
+            return board.key, [board]
+
+        return self._execute("configureColumns", caller, dict(board_key=board_key, columns=columns), run)
+
+    def grant_role(self, caller: Caller, board_key: str, user: str, role: str) -> str:
+        def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
+            board = self._board(board_key, caller, Role.ADMIN)
+            board.grant_role(user, Role(role), stamp)
+            return board.key, [board]
+
+        return self._execute("grantRole", caller, dict(board_key=board_key, user=user, role=role), run)
+
+    def revoke_role(self, caller: Caller, board_key: str, user: str) -> str:
+        def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
+            board = self._board(board_key, caller, Role.ADMIN)
+            board.revoke_role(user, stamp)
+            return board.key, [board]
+
+        return self._execute("revokeRole", caller, dict(board_key=board_key, user=user), run)
+
+    # ----- stories -----
+
+    @retry_lost_race
+    def create_story(
+        self,
+        caller: Caller,
+        board_key: str,
+        title: str,
+        description: str | None = None,
+        type: str = "STORY",
+        priority: str = "MEDIUM",
+        labels: list[str] | None = None,
+        points: float | None = None,
+        assignee: str | None = None,
+        epic_key: str | None = None,
+    ) -> str:
+        args = dict(
+            board_key=board_key,
+            title=title,
+            description=description,
+            type=type,
+            priority=priority,
+            labels=labels,
+            points=points,
+            assignee=assignee,
+            epic_key=epic_key,
+        )
+
+        def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
+            board = self._board(board_key, caller, Role.MEMBER)
+            if epic_key is not None:
+                self._epic_of_board(epic_key, board_key)
+            sequence = self._get(KeySequence, key_sequence_id(board_key), board_key)
+            key, rank = sequence.issue_story_key(stamp)
+            fields = {"title": title, "type": type, "priority": priority}
+            if description is not None:
+                fields["description"] = description
+            if labels is not None:
+                fields["labels"] = labels
+            story = Story.create(board, key, rank, fields, points, assignee, epic_key, stamp)
+            return story.key, [sequence, story]
+
+        return self._execute("createStory", caller, args, run)
+
+    def update_story(
+        self, caller: Caller, story_key: str, changes: dict[str, Any], expected_version: int | None = None
+    ) -> str:
+        return self._story_command(
+            "updateStory",
+            caller,
+            story_key,
+            expected_version,
+            {"changes": changes},
+            lambda story, stamp: story.update(changes, stamp),
+        )
+
+    def estimate_story(
+        self, caller: Caller, story_key: str, points: float | None, expected_version: int | None = None
+    ) -> str:
+        return self._story_command(
+            "estimateStory",
+            caller,
+            story_key,
+            expected_version,
+            {"points": points},
+            lambda story, stamp: story.estimate(points, stamp),
+        )
+
+    def assign_story(
+        self, caller: Caller, story_key: str, assignee: str | None, expected_version: int | None = None
+    ) -> str:
+        return self._story_command(
+            "assignStory",
+            caller,
+            story_key,
+            expected_version,
+            {"assignee": assignee},
+            lambda story, stamp: story.assign(assignee, stamp),
+        )
+
+    def move_story(
+        self, caller: Caller, story_key: str, to_column: str, expected_version: int | None = None
+    ) -> str:
+        def move(story: Story, stamp: Stamp) -> None:
+            board = self._get(Board, board_id(story.board_key), story.board_key)
+            count = self._reads.stories_in_column(story.board_key, to_column)
+            story.move(board, to_column, count, stamp)
+
+        return self._story_command(
+            "moveStory", caller, story_key, expected_version, {"to_column": to_column}, move
+        )
+
+    def rank_story(
+        self,
+        caller: Caller,
+        story_key: str,
+        before: str | None = None,
+        after: str | None = None,
+        expected_version: int | None = None,
+    ) -> str:
+        """Ranks the story just above ``before`` and/or just below ``after``."""
+
+        def rank(story: Story, stamp: Stamp) -> None:
+            if before is None and after is None:
+                raise ValidationError("give 'before' or 'after'", field="before")
+            if story_key in (before, after):
+                raise ValidationError("a story cannot rank against itself", field="before")
+            upper = self._neighbour(story, before, "before")
+            lower = self._neighbour(story, after, "after")
+            if lower is None:
+                assert upper is not None
+                below = self._reads.neighbour_rank(story.board_key, upper.rank, story.key, above=True)
+                story.rerank(rank_between(below, upper.rank), stamp)
+            elif upper is None:
+                above = self._reads.neighbour_rank(story.board_key, lower.rank, story.key, above=False)
+                story.rerank(rank_between(lower.rank, above), stamp)
+            else:
+                story.rerank(rank_between(lower.rank, upper.rank), stamp)
+
+        return self._story_command(
+            "rankStory", caller, story_key, expected_version, {"before": before, "after": after}, rank
+        )
+
+    def block_story(
+        self, caller: Caller, story_key: str, reason: str, expected_version: int | None = None
+    ) -> str:
+        return self._story_command(
+            "blockStory",
+            caller,
+            story_key,
+            expected_version,
+            {"reason": reason},
+            lambda story, stamp: story.block(reason, stamp),
+        )
+
+    def unblock_story(self, caller: Caller, story_key: str, expected_version: int | None = None) -> str:
+        return self._story_command(
+            "unblockStory", caller, story_key, expected_version, {}, lambda story, stamp: story.unblock(stamp)
+        )
+
+    def archive_story(self, caller: Caller, story_key: str, expected_version: int | None = None) -> str:
+        def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
+            story = self._story(story_key, caller, Role.MEMBER, expected_version)
+            sprint = self._get(Sprint, story.sprint_id, "sprint") if story.sprint_id else None
+            rules.archive_story(story, sprint, stamp)
+            return story.key, [story, sprint] if sprint else [story]
+
+        return self._execute("archiveStory", caller, dict(story_key=story_key), run)
+
+    def set_story_epic(
+        self, caller: Caller, story_key: str, epic_key: str | None, expected_version: int | None = None
+    ) -> str:
+        def set_epic(story: Story, stamp: Stamp) -> None:
+            if epic_key is not None:
+                self._epic_of_board(epic_key, story.board_key)
+            story.set_epic(epic_key, stamp)
+
+        return self._story_command(
+            "setStoryEpic", caller, story_key, expected_version, {"epic_key": epic_key}, set_epic
+        )
+
+    # ----- epics -----
+
+    @retry_lost_race
+    def create_epic(self, caller: Caller, board_key: str, title: str, target_date: date | None = None) -> str:
+        def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
+            self._board(board_key, caller, Role.MANAGER)
+            sequence = self._get(KeySequence, key_sequence_id(board_key), board_key)
+            epic = Epic.create(board_key, sequence.issue_epic_key(stamp), title, target_date, stamp)
+            return epic.key, [sequence, epic]
+
+        args = dict(board_key=board_key, title=title, target_date=target_date)
+        return self._execute("createEpic", caller, args, run)
+
+    # ----- sprints -----
+
+    def create_sprint(
+        self,
+        caller: Caller,
+        board_key: str,
+        name: str,
+        start_date: date,
+        end_date: date,
+        goal: str | None = None,
+    ) -> str:
+        def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
+            self._board(board_key, caller, Role.MANAGER)
+            # A fresh id per attempt; an idempotent retry replays the first one.
+            sprint = Sprint.create(uuid4(), board_key, name, goal, start_date, end_date, stamp)
+            return str(sprint.id), [sprint]
+
+        args = dict(board_key=board_key, name=name, start_date=start_date, end_date=end_date, goal=goal)
+        return self._execute("createSprint", caller, args, run)
+
+    def update_sprint(
+        self, caller: Caller, sprint_id: str, changes: dict[str, Any], expected_version: int | None = None
+    ) -> str:
+        def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
+            sprint = self._sprint(sprint_id, caller, Role.MANAGER, expected_version)
+            sprint.update(dict(changes), stamp)
+            return sprint_id, [sprint]
+
+        return self._execute("updateSprint", caller, dict(sprint_id=sprint_id, changes=changes), run)
+
+    def add_story_to_sprint(self, caller: Caller, sprint_id: str, story_key: str) -> str:
+        def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
+            sprint = self._sprint(sprint_id, caller, Role.MEMBER)
+            story = self._story(story_key, caller, Role.MEMBER)
+            current = None
+            if story.sprint_id is not None:
+                current = (
+                    sprint if story.sprint_id == sprint.id else self._get(Sprint, story.sprint_id, "sprint")
+                )
+            rules.add_story_to_sprint(story, sprint, current, stamp)
+            return sprint_id, [sprint, story]
+
+        return self._execute("addStoryToSprint", caller, dict(sprint_id=sprint_id, story_key=story_key), run)
+
+    def remove_story_from_sprint(self, caller: Caller, sprint_id: str, story_key: str) -> str:
+        def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
+            sprint = self._sprint(sprint_id, caller, Role.MEMBER)
+            story = self._story(story_key, caller, Role.MEMBER)
+            rules.remove_story_from_sprint(story, sprint, stamp)
+            return sprint_id, [sprint, story]
+
+        args = dict(sprint_id=sprint_id, story_key=story_key)
+        return self._execute("removeStoryFromSprint", caller, args, run)
+
+    def start_sprint(self, caller: Caller, sprint_id: str, expected_version: int | None = None) -> str:
+        def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
+            sprint = self._sprint(sprint_id, caller, Role.MANAGER, expected_version)
+            board = self._get(Board, board_id(sprint.board_key), sprint.board_key)
+            members = [self._get(Story, story_id(key), key) for key in sprint.members]
+            rules.start_sprint(board, sprint, members, stamp)
+            return sprint_id, [sprint, board]
+
+        return self._execute("startSprint", caller, dict(sprint_id=sprint_id), run)
+
+    def complete_sprint(
+        self,
+        caller: Caller,
+        sprint_id: str,
+        carry_over_to: str | None = None,
+        expected_version: int | None = None,
+    ) -> str:
+        def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
+            sprint = self._sprint(sprint_id, caller, Role.MANAGER, expected_version)
+            board = self._get(Board, board_id(sprint.board_key), sprint.board_key)
+            members = [self._get(Story, story_id(key), key) for key in sprint.members]
+            target = None
+            if carry_over_to is not None:
+                target = self._get(
+                    Sprint, parse_uuid(carry_over_to, "carryOverTo"), "sprint", field="carryOverTo"
+                )
+            rules.complete_sprint(board, sprint, members, target, stamp)
+            changed: list[StorylineAggregate] = [sprint, board, *members]
+            return sprint_id, [*changed, target] if target else changed
+
+        return self._execute(
+            "completeSprint", caller, dict(sprint_id=sprint_id, carry_over_to=carry_over_to), run
+        )
+
+    # ----- plumbing -----
+
+    @property
+    def _reads(self) -> BoardReads:
+        assert self.reads is not None, "this command needs read models"
+        return self.reads
+
+    def _execute(
+        self,
+        command: str,
+        caller: Caller,
+        args: dict[str, Any],
+        run: Callable[[Stamp], tuple[str, list[StorylineAggregate]]],
+    ) -> str:
+        stamp = self._stamp(caller)
+        fingerprint = fingerprint_of(args)
+        receipt = self._receipt(caller)
+        if receipt is not None:
+            return receipt.replay(command, fingerprint)
+        result, changed = run(stamp)
+        if caller.idempotency_key is not None:
+            changed.append(CommandReceipt.create(command, fingerprint, result, stamp))
+        try:
+            recordings = self.save(*changed)
+        except RecordConflictError:
+            receipt = self._receipt(caller)
+            if receipt is not None:
+                return receipt.replay(command, fingerprint)
+            raise RaceLost("someone else changed this at the same moment; reload and try again") from None
+        if recordings and self.on_recorded is not None:
+            self.on_recorded(recordings[-1].notification.id)
+        return result
+
+    def _stamp(self, caller: Caller) -> Stamp:
+        now = datetime.now(UTC)
+        occurred_at = caller.occurred_at or now
+        if occurred_at.tzinfo is None:
+            raise ValidationError("occurredAt needs a time-zone offset", field="occurredAt")
+        if occurred_at > now + CLOCK_SKEW:
+            raise ValidationError("occurredAt cannot be in the future", field="occurredAt")
+        return Stamp(
+            caller.actor, occurred_at.astimezone(UTC), now, caller.correlation_id, caller.idempotency_key
+        )
+
+    def _receipt(self, caller: Caller) -> CommandReceipt | None:
+        if caller.idempotency_key is None:
+            return None
+        try:
+            receipt = self.repository.get(receipt_id(caller.actor, caller.idempotency_key))
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(receipt, CommandReceipt)
+        return receipt
+
+    def _get(self, cls: type[A], aggregate_id: UUID, label: str, *, field: str | None = None) -> A:
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFoundError(f"{label} not found", field=field) from None
+        if not isinstance(aggregate, cls):
+            raise NotFoundError(f"{label} not found", field=field)
+        return aggregate
+
+    def _authorize(self, caller: Caller, board: Board, needed: Role) -> None:
+        if caller.superuser:
+            return
+        role = board.roles.get(caller.actor)
+        if role is None:
+            # Boards without a role for the caller behave as if they did not exist.
+            raise NotFoundError(f"board {board.key} not found")
+        if not role_allows(role, needed):
+            raise ForbiddenError(f"this needs the {needed.value} role on {board.key}")
+        if caller.occurred_at is not None and role != Role.ADMIN:
+            raise ForbiddenError("backfilling occurredAt needs the IMPORT permission", field="occurredAt")
+
+    def _board(self, key: str, caller: Caller, needed: Role, expected_version: int | None = None) -> Board:
+        board = self._get(Board, board_id(key), f"board {key}", field="boardKey")
+        self._authorize(caller, board, needed)
+        check_version(board, expected_version)
+        return board
+
+    def _story(self, key: str, caller: Caller, needed: Role, expected_version: int | None = None) -> Story:
+        story = self._get(Story, story_id(key), f"story {key}", field="storyKey")
+        self._authorize(caller, self._get(Board, board_id(story.board_key), story.board_key), needed)
+        check_version(story, expected_version)
+        return story
+
+    def _sprint(
+        self, sprint_id: str, caller: Caller, needed: Role, expected_version: int | None = None
+    ) -> Sprint:
+        sprint = self._get(Sprint, parse_uuid(sprint_id, "sprintId"), "sprint", field="sprintId")
+        self._authorize(caller, self._get(Board, board_id(sprint.board_key), sprint.board_key), needed)
+        check_version(sprint, expected_version)
+        return sprint
+
+    def _epic_of_board(self, epic_key: str, board_key: str) -> Epic:
+        epic = self._get(Epic, epic_id(epic_key), f"epic {epic_key}", field="epicKey")
+        if epic.board_key != board_key:
+            raise ValidationError(f"epic {epic_key} belongs to another board", field="epicKey")
+        return epic
+
+    def _neighbour(self, story: Story, key: str | None, field: str) -> Story | None:
+        if key is None:
+            return None
+        other = self._get(Story, story_id(key), f"story {key}", field=field)
+        if other.board_key != story.board_key:
+            raise ValidationError(f"{key} is on another board", field=field)
+        return other
+
+    def _story_command(
+        self,
+        command: str,
+        caller: Caller,
+        story_key: str,
+        expected_version: int | None,
+        args: dict[str, Any],
+        change: Callable[[Story, Stamp], None],
+    ) -> str:
+        def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
+            story = self._story(story_key, caller, Role.MEMBER, expected_version)
+            change(story, stamp)
+            return story.key, [story]
+
+        return self._execute(command, caller, {"story_key": story_key, **args}, run)
+
+
+def check_version(aggregate: StorylineAggregate, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != aggregate.version:
+        raise ConflictError(
+            f"expected version {expected_version}, but it is at {aggregate.version}; reload and retry",
+            field="expectedVersion",
+        )
+
+
+def parse_uuid(value: str, field: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise NotFoundError(f"no sprint with id {value!r}", field=field) from None
+
+
+def fingerprint_of(args: dict[str, Any]) -> str:
+    canonical = json.dumps(args, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()

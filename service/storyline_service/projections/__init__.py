@@ -1,0 +1,1 @@
+"""Projections: the event log turned into read models, exactly once."""

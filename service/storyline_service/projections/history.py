@@ -1,0 +1,218 @@
+"""History in business time: story versions, status, blocked, estimate and sprint-membership intervals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from storyline_domain.board import Board
+from storyline_domain.sprint import Sprint, SprintState
+from storyline_domain.story import Story
+from storyline_service.projections.base import Projection, collect_handlers, on
+from storyline_service.projections.changes import STORY_CHANGES, story_changes
+from storyline_service.projections.current import table_of
+from storyline_service.readmodels import (
+    BlockedIntervalRow,
+    BoardVersionRow,
+    EstimateIntervalRow,
+    SprintHistoryRow,
+    SprintMembershipRow,
+    StatusIntervalRow,
+    StoryVersionRow,
+)
+
+VERSIONED = ("title", "points", "column", "assignee", "sprint_id", "epic_key", "rank", "blocked", "archived")
+
+
+def versioned_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    if "blocked_reason" in fields:
+        fields = {**fields, "blocked": fields["blocked_reason"] is not None}
+    return {name: value for name, value in fields.items() if name in VERSIONED}
+
+
+@collect_handlers
+class History(Projection):
+    name = "history"
+    tables = [
+        table_of(m)
+        for m in (
+            StoryVersionRow, BoardVersionRow, StatusIntervalRow, BlockedIntervalRow,
+            EstimateIntervalRow, SprintMembershipRow, SprintHistoryRow,
+        )
+    ]
+
+    def begin_batch(self) -> None:
+        # Per-batch caches: the open version row of each story, each board's column categories.
+        self.open_versions: dict[str, dict[str, Any]] = {}
+        self.categories: dict[str, dict[str, str]] = {}
+
+    # ----- boards -----
+
+    @on(Board.Created)
+    def board_created(self, conn: Connection, event: Board.Created, position: int) -> None:
+        conn.execute(
+            insert(self.t["board_versions"]).values(
+                board_id=str(event.originator_id), board_key=event.key, valid_from=event.occurred_at, columns=event.columns
+            )
+        )
+        self.categories[event.key] = {c["key"]: c["category"] for c in event.columns}
+
+    @on(Board.ColumnsConfigured)
+    def columns_configured(self, conn: Connection, event: Board.ColumnsConfigured, position: int) -> None:
+        versions = self.t["board_versions"]
+        board_id = str(event.originator_id)
+        key = conn.execute(select(versions.c.board_key).where(versions.c.board_id == board_id).limit(1)).scalar_one()
+        conn.execute(
+            update(versions)
+            .where(versions.c.board_key == key, versions.c.valid_to.is_(None))
+            .values(valid_to=event.occurred_at)
+        )
+        conn.execute(insert(versions).values(board_id=board_id, board_key=key, valid_from=event.occurred_at, columns=event.columns))
+        self.categories[key] = {c["key"]: c["category"] for c in event.columns}
+
+    def _category(self, conn: Connection, board_key: str, column: str) -> str:
+        if board_key not in self.categories:
+            versions = self.t["board_versions"]
+            columns = conn.execute(
+                select(versions.c.columns).where(versions.c.board_key == board_key, versions.c.valid_to.is_(None))
+            ).scalar_one()
+            self.categories[board_key] = {c["key"]: c["category"] for c in columns}
+        return self.categories[board_key][column]
+
+    # ----- stories -----
+
+    @on(Story.Created)
+    def story_created(self, conn: Connection, event: Story.Created, position: int) -> None:
+        fields = {
+            "story_id": str(event.originator_id), "story_key": event.key, "board_key": event.board_key,
+            "version": event.originator_version, "valid_from": event.occurred_at, "title": event.title,
+            "points": event.points, "column": event.column, "assignee": event.assignee, "sprint_id": None,
+            "epic_key": event.epic_key, "rank": event.rank, "blocked": False, "archived": False,
+        }
+        self._open_version(conn, fields)
+        self._enter_column(conn, event.key, event.board_key, event.column, event.occurred_at)
+        conn.execute(
+            insert(self.t["estimate_intervals"]).values(
+                story_key=event.key, points=event.points, valid_from=event.occurred_at, actor=event.actor
+            )
+        )
+
+    def _open_version(self, conn: Connection, fields: dict[str, Any]) -> None:
+        result = conn.execute(insert(self.t["story_versions"]).values(**fields))
+        self.open_versions[fields["story_id"]] = {**fields, "id": result.inserted_primary_key[0]}
+
+    def _current_version(self, conn: Connection, story_id: str) -> dict[str, Any]:
+        if story_id not in self.open_versions:
+            versions = self.t["story_versions"]
+            row = conn.execute(
+                select(versions).where(versions.c.story_id == story_id, versions.c.valid_to.is_(None))
+            ).one()
+            self.open_versions[story_id] = dict(row._mapping)
+        return self.open_versions[story_id]
+
+    def _enter_column(self, conn: Connection, key: str, board_key: str, column: str, at: Any) -> None:
+        conn.execute(
+            insert(self.t["status_intervals"]).values(
+                story_key=key, board_key=board_key, column=column,
+                category=self._category(conn, board_key, column), entered_at=at,
+            )
+        )
+
+    def _close(self, conn: Connection, table: str, story_key: str, column: str, **values: Any) -> None:
+        t = self.t[table]
+        conn.execute(update(t).where(t.c.story_key == story_key, t.c[column].is_(None)).values(**values))
+
+    @on(*STORY_CHANGES)
+    def story_changed(self, conn: Connection, event: Any, position: int) -> None:
+        story_id = str(event.originator_id)
+        previous = self._current_version(conn, story_id)
+        versions = self.t["story_versions"]
+        conn.execute(update(versions).where(versions.c.id == previous["id"]).values(valid_to=event.occurred_at))
+        fields = {name: value for name, value in previous.items() if name not in ("id", "valid_to")}
+        fields.update(versioned_fields(story_changes(event)))
+        fields.update(version=event.originator_version, valid_from=event.occurred_at)
+        self._open_version(conn, fields)
+
+        key, at = previous["story_key"], event.occurred_at
+        match event:
+            case Story.Moved():
+                self._close(conn, "status_intervals", key, "left_at", left_at=at)
+                self._enter_column(conn, key, previous["board_key"], event.to_column, at)
+            case Story.Archived():
+                self._close(conn, "status_intervals", key, "left_at", left_at=at)
+            case Story.Estimated():
+                self._close(conn, "estimate_intervals", key, "valid_to", valid_to=at)
+                conn.execute(
+                    insert(self.t["estimate_intervals"]).values(
+                        story_key=key, points=event.points, valid_from=at, actor=event.actor
+                    )
+                )
+            case Story.Blocked():
+                conn.execute(
+                    insert(self.t["blocked_intervals"]).values(story_key=key, reason=event.reason, blocked_at=at)
+                )
+            case Story.Unblocked():
+                self._close(conn, "blocked_intervals", key, "unblocked_at", unblocked_at=at)
+
+    # ----- sprints -----
+
+    def _sprint(self, conn: Connection, event: Any, **values: Any) -> None:
+        history = self.t["sprint_history"]
+        conn.execute(update(history).where(history.c.sprint_id == str(event.originator_id)).values(**values))
+
+    @on(Sprint.Created)
+    def sprint_created(self, conn: Connection, event: Sprint.Created, position: int) -> None:
+        conn.execute(
+            insert(self.t["sprint_history"]).values(
+                sprint_id=str(event.originator_id), board_key=event.board_key, state=SprintState.PLANNED,
+                start_date=event.start_date, end_date=event.end_date,
+            )
+        )
+
+    @on(Sprint.Updated)
+    def sprint_updated(self, conn: Connection, event: Sprint.Updated, position: int) -> None:
+        dates = {f: after for f, (_, after) in event.changes.items() if f in ("start_date", "end_date")}
+        if dates:
+            self._sprint(conn, event, **dates)
+
+    @on(Sprint.StoryAdded)
+    def story_added(self, conn: Connection, event: Sprint.StoryAdded, position: int) -> None:
+        conn.execute(
+            insert(self.t["sprint_memberships"]).values(
+                sprint_id=str(event.originator_id), story_key=event.story_key, joined_at=event.occurred_at,
+                joined_by=event.actor, joined_points=event.points,
+                carried_from=str(event.carried_from) if event.carried_from else None,
+            )
+        )
+
+    def _leave(self, conn: Connection, event: Any, story_key: str, points: float | None, reason: str) -> None:
+        memberships = self.t["sprint_memberships"]
+        conn.execute(
+            update(memberships)
+            .where(
+                memberships.c.sprint_id == str(event.originator_id),
+                memberships.c.story_key == story_key,
+                memberships.c.left_at.is_(None),
+            )
+            .values(left_at=event.occurred_at, left_by=event.actor, left_points=points, left_reason=reason)
+        )
+
+    @on(Sprint.StoryRemoved)
+    def story_removed(self, conn: Connection, event: Sprint.StoryRemoved, position: int) -> None:
+        self._leave(conn, event, event.story_key, event.points, "removed")
+
+    @on(Sprint.Started)
+    def sprint_started(self, conn: Connection, event: Sprint.Started, position: int) -> None:
+        self._sprint(
+            conn, event, state=SprintState.ACTIVE, started_at=event.occurred_at, commitment=event.commitment
+        )
+
+    @on(Sprint.Completed)
+    def sprint_completed(self, conn: Connection, event: Sprint.Completed, position: int) -> None:
+        self._sprint(
+            conn, event, state=SprintState.CLOSED, completed_at=event.occurred_at,
+            completed=event.completed, carried_over=event.carried_over,
+        )
+        for key, points in event.carried_over.items():
+            self._leave(conn, event, key, points, "carried_over")

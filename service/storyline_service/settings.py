@@ -1,0 +1,67 @@
+"""All configuration in one place, read from STORYLINE_* environment variables."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STORYLINE_", frozen=True)
+
+    database_url: str = "sqlite:///./var/storyline.db"
+    database_schema: str | None = None  # PostgreSQL only: the schema to keep tables in
+    pool_size: int = 10
+    lock_timeout_seconds: int = 5
+    connect_timeout_seconds: int = 5
+    projection_wait_seconds: float = 10.0  # read-your-writes: longest wait for the read models
+    snapshot_interval: int = 50
+    introspection: bool = True
+    max_page_size: int = 500
+    max_query_depth: int = 12
+    max_request_bytes: int = 1_000_000
+
+    @cached_property
+    def url(self) -> URL:
+        return make_url(self.database_url)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.url.get_backend_name() == "postgresql"
+
+    @property
+    def sqlite_path(self) -> Path:
+        assert not self.is_postgres and self.url.database
+        return Path(self.url.database)
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        """The environment that configures eventsourcing's recorders."""
+        if not self.is_postgres:
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(self.sqlite_path),
+                "SQLITE_LOCK_TIMEOUT": str(self.lock_timeout_seconds),
+            }
+        url = self.url
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": url.database or "",
+            "POSTGRES_HOST": url.host or "127.0.0.1",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": url.username or "",
+            "POSTGRES_PASSWORD": url.password or "",
+            "POSTGRES_SCHEMA": self.database_schema or "",
+            "POSTGRES_POOL_SIZE": str(self.pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(self.pool_size),
+            "POSTGRES_LOCK_TIMEOUT": str(self.lock_timeout_seconds),
+            "POSTGRES_CONNECT_TIMEOUT": str(self.connect_timeout_seconds),
+            "POSTGRES_PRE_PING": "y",
+        }
+
+    def sqlalchemy_url(self) -> URL:
+        if self.is_postgres:
+            return self.url.set(drivername="postgresql+psycopg")
+        return self.url
