@@ -91,20 +91,10 @@ retry_lost_race = retry(
 
 class Storyline(Application[UUID]):
     name = "Storyline"
+    # Long-lived aggregates load from their latest snapshot plus the events after it.
+    snapshotting_intervals = {Story: 50, Board: 50, Sprint: 50, KeySequence: 50}
 
-    def __init__(
-        self,
-        env: dict[str, str] | None = None,
-        *,
-        reads: BoardReads | None = None,
-        snapshot_interval: int = 50,
-    ) -> None:
-        self.snapshotting_intervals = {
-            Story: snapshot_interval,
-            Board: snapshot_interval,
-            Sprint: snapshot_interval,
-            KeySequence: snapshot_interval,
-        }
+    def __init__(self, env: dict[str, str] | None = None, *, reads: BoardReads | None = None) -> None:
         super().__init__(env)
         self.reads = reads
         # Called with the last notification id of each save (read-your-writes).
@@ -195,7 +185,7 @@ class Storyline(Application[UUID]):
                 self._epic_of_board(epic_key, board_key)
             sequence = self._get(KeySequence, key_sequence_id(board_key), board_key)
             key, rank = sequence.issue_story_key(stamp)
-            fields = {"title": title, "type": type, "priority": priority}
+            fields: dict[str, Any] = {"title": title, "type": type, "priority": priority}
             if description is not None:
                 fields["description"] = description
             if labels is not None:
@@ -471,7 +461,7 @@ class Storyline(Application[UUID]):
         if caller.idempotency_key is None:
             return None
         try:
-            receipt = self.repository.get(receipt_id(caller.actor, caller.idempotency_key))
+            receipt: Any = self.repository.get(receipt_id(caller.actor, caller.idempotency_key))
         except AggregateNotFoundError:
             return None
         assert isinstance(receipt, CommandReceipt)
@@ -479,7 +469,7 @@ class Storyline(Application[UUID]):
 
     def _get(self, cls: type[A], aggregate_id: UUID, label: str, *, field: str | None = None) -> A:
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: Any = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFoundError(f"{label} not found", field=field) from None
         if not isinstance(aggregate, cls):

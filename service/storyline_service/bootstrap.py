@@ -33,7 +33,7 @@ def bootstrap(settings: Settings | None = None, *, read_your_writes: bool = True
     engine, write_engine = create_engines(settings)
     create_tables(write_engine)
     reads = Reads(engine)
-    app = Storyline(settings.eventsourcing_env(), reads=reads, snapshot_interval=settings.snapshot_interval)
+    app = Storyline(settings.eventsourcing_env(), reads=reads)
     projector = Projector(app, write_engine)
     projector.setup()
     if read_your_writes:

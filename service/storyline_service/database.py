@@ -22,8 +22,11 @@ def create_engines(settings: Settings) -> tuple[Engine, Engine]:
         if settings.database_schema:
             connect_args["options"] = f"-csearch_path={settings.database_schema}"
         engine = create_engine(
-            settings.sqlalchemy_url(), connect_args=connect_args, pool_pre_ping=True,
-            pool_size=settings.pool_size, max_overflow=settings.pool_size,
+            settings.sqlalchemy_url(),
+            connect_args=connect_args,
+            pool_pre_ping=True,
+            pool_size=settings.pool_size,
+            max_overflow=settings.pool_size,
         )
         return engine, engine
     settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)

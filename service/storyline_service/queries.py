@@ -36,7 +36,12 @@ class Reads:
         beyond = stories.c.rank < rank if above else stories.c.rank > rank
         query = (
             select(stories.c.rank)
-            .where(stories.c.board_key == board_key, stories.c.archived.is_(False), stories.c.key != exclude, beyond)
+            .where(
+                stories.c.board_key == board_key,
+                stories.c.archived.is_(False),
+                stories.c.key != exclude,
+                beyond,
+            )
             .order_by(ordered)
             .limit(1)
         )

@@ -149,7 +149,10 @@ class StoryVersionRow(SQLModel, table=True):
 
 class BoardVersionRow(SQLModel, table=True):
     __tablename__ = "board_versions"
-    __table_args__ = (Index("ix_board_versions_time", "board_key", "valid_from"), Index("ix_board_versions_id", "board_id"))
+    __table_args__ = (
+        Index("ix_board_versions_time", "board_key", "valid_from"),
+        Index("ix_board_versions_id", "board_id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     board_id: str
     board_key: str

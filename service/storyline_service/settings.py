@@ -18,7 +18,6 @@ class Settings(BaseSettings):
     lock_timeout_seconds: int = 5
     connect_timeout_seconds: int = 5
     projection_wait_seconds: float = 10.0  # read-your-writes: longest wait for the read models
-    snapshot_interval: int = 50
     introspection: bool = True
     max_page_size: int = 500
     max_query_depth: int = 12

@@ -7,11 +7,11 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Connection, insert, select, update
-
 from storyline_domain.board import Board, board_id
 from storyline_domain.epic import Epic
 from storyline_domain.sprint import Sprint
 from storyline_domain.story import Story
+
 from storyline_service.projections.base import Projection, collect_handlers, on
 from storyline_service.projections.changes import STORY_CHANGES
 from storyline_service.projections.current import table_of
@@ -61,16 +61,29 @@ class AuditLog(Projection):
         self.names[str(entity_id)] = {"entity_id": str(entity_id), "columns": None, **values}
 
     def _write(
-        self, conn: Connection, event: Any, position: int, name: dict[str, Any], summary: str,
-        changes: list[dict[str, Any]], sprint_id: UUID | str | None = None,
+        self,
+        conn: Connection,
+        event: Any,
+        position: int,
+        name: dict[str, Any],
+        summary: str,
+        changes: list[dict[str, Any]],
+        sprint_id: UUID | str | None = None,
     ) -> None:
         entity_type = name["entity_type"]
         conn.execute(
             insert(self.t["audit_log"]).values(
-                sequence=position, occurred_at=event.occurred_at, recorded_at=event.timestamp,
-                actor=event.actor, correlation_id=event.correlation_id, board_key=name["board_key"],
-                entity_type=entity_type, entity_key=name["key"], event_type=type(event).__qualname__.replace(".", ""),
-                summary=f"{event.actor} {summary}", changes=changes,
+                sequence=position,
+                occurred_at=event.occurred_at,
+                recorded_at=event.timestamp,
+                actor=event.actor,
+                correlation_id=event.correlation_id,
+                board_key=name["board_key"],
+                entity_type=entity_type,
+                entity_key=name["key"],
+                event_type=type(event).__qualname__.replace(".", ""),
+                summary=f"{event.actor} {summary}",
+                changes=changes,
                 story_key=name["key"] if entity_type == "Story" else None,
                 sprint_id=str(sprint_id) if sprint_id else None,
             )
@@ -88,8 +101,13 @@ class AuditLog(Projection):
     @on(Board.Created)
     def board_created(self, conn: Connection, event: Board.Created, position: int) -> None:
         self._remember(
-            conn, event.originator_id, entity_type="Board", key=event.key, board_key=event.key,
-            label=event.name, columns={c["key"]: c["name"] for c in event.columns},
+            conn,
+            event.originator_id,
+            entity_type="Board",
+            key=event.key,
+            board_key=event.key,
+            label=event.name,
+            columns={c["key"]: c["name"] for c in event.columns},
         )
         name = self._name(conn, event.originator_id)
         changes = [change("name", None, event.name), change("columns", None, event.columns)]
@@ -109,26 +127,32 @@ class AuditLog(Projection):
     def role_granted(self, conn: Connection, event: Board.RoleGranted, position: int) -> None:
         name = self._name(conn, event.originator_id)
         summary = f"made {event.user} {event.role} of {name['key']}"
-        self._write(conn, event, position, name, summary, [change(f"roles.{event.user}", event.previous, event.role)])
+        self._write(
+            conn, event, position, name, summary, [change(f"roles.{event.user}", event.previous, event.role)]
+        )
 
     @on(Board.RoleRevoked)
     def role_revoked(self, conn: Connection, event: Board.RoleRevoked, position: int) -> None:
         name = self._name(conn, event.originator_id)
         summary = f"revoked the {event.previous} role of {event.user} on {name['key']}"
-        self._write(conn, event, position, name, summary, [change(f"roles.{event.user}", event.previous, None)])
+        self._write(
+            conn, event, position, name, summary, [change(f"roles.{event.user}", event.previous, None)]
+        )
 
     @on(Board.SprintActivated, Board.SprintDeactivated)
     def active_sprint_changed(self, conn: Connection, event: Any, position: int) -> None:
         name = self._name(conn, event.originator_id)
         sprint = self._sprint_label(conn, event.sprint_id)
         if isinstance(event, Board.SprintActivated):
-            summary, changes = f"made {sprint} the active sprint of {name['key']}", [
-                change("activeSprint", None, event.sprint_id)
-            ]
+            summary, changes = (
+                f"made {sprint} the active sprint of {name['key']}",
+                [change("activeSprint", None, event.sprint_id)],
+            )
         else:
-            summary, changes = f"ended {sprint} as the active sprint of {name['key']}", [
-                change("activeSprint", event.sprint_id, None)
-            ]
+            summary, changes = (
+                f"ended {sprint} as the active sprint of {name['key']}",
+                [change("activeSprint", event.sprint_id, None)],
+            )
         self._write(conn, event, position, name, summary, changes, sprint_id=event.sprint_id)
 
     # ----- stories -----
@@ -136,11 +160,27 @@ class AuditLog(Projection):
     @on(Story.Created)
     def story_created(self, conn: Connection, event: Story.Created, position: int) -> None:
         self._remember(
-            conn, event.originator_id, entity_type="Story", key=event.key, board_key=event.board_key,
+            conn,
+            event.originator_id,
+            entity_type="Story",
+            key=event.key,
+            board_key=event.board_key,
             label=event.title,
         )
-        fields = ("title", "description", "type", "priority", "labels", "points", "assignee", "column", "epic_key")
-        changes = [change(f, None, getattr(event, f)) for f in fields if getattr(event, f) not in (None, "", [])]
+        fields = (
+            "title",
+            "description",
+            "type",
+            "priority",
+            "labels",
+            "points",
+            "assignee",
+            "column",
+            "epic_key",
+        )
+        changes = [
+            change(f, None, getattr(event, f)) for f in fields if getattr(event, f) not in (None, "", [])
+        ]
         name = self._name(conn, event.originator_id)
         self._write(conn, event, position, name, f"created {event.key}: {event.title}", changes)
 
@@ -176,7 +216,9 @@ class AuditLog(Projection):
                 changes, summary = [change("archived", False, True)], f"archived {key}"
             case Story.EpicChanged():
                 changes = [change("epic", event.previous, event.epic_key)]
-                summary = f"put {key} in epic {event.epic_key}" if event.epic_key else f"took {key} out of its epic"
+                summary = (
+                    f"put {key} in epic {event.epic_key}" if event.epic_key else f"took {key} out of its epic"
+                )
             case Story.SprintChanged():
                 changes = [change("sprint", event.previous, event.sprint_id)]
                 sprint_id = event.sprint_id or event.previous
@@ -191,7 +233,11 @@ class AuditLog(Projection):
     @on(Epic.Created)
     def epic_created(self, conn: Connection, event: Epic.Created, position: int) -> None:
         self._remember(
-            conn, event.originator_id, entity_type="Epic", key=event.key, board_key=event.board_key,
+            conn,
+            event.originator_id,
+            entity_type="Epic",
+            key=event.key,
+            board_key=event.board_key,
             label=event.title,
         )
         changes = [change("title", None, event.title), change("targetDate", None, event.target_date)]
@@ -201,12 +247,14 @@ class AuditLog(Projection):
     @on(Sprint.Created)
     def sprint_created(self, conn: Connection, event: Sprint.Created, position: int) -> None:
         self._remember(
-            conn, event.originator_id, entity_type="Sprint", key=str(event.originator_id),
-            board_key=event.board_key, label=event.name,
+            conn,
+            event.originator_id,
+            entity_type="Sprint",
+            key=str(event.originator_id),
+            board_key=event.board_key,
+            label=event.name,
         )
-        changes = [
-            change(f, None, getattr(event, f)) for f in ("name", "goal", "start_date", "end_date")
-        ]
+        changes = [change(f, None, getattr(event, f)) for f in ("name", "goal", "start_date", "end_date")]
         name = self._name(conn, event.originator_id)
         summary = f"planned {event.name} on {event.board_key} ({event.start_date} to {event.end_date})"
         self._write(conn, event, position, name, summary, changes, sprint_id=event.originator_id)
@@ -246,7 +294,9 @@ class AuditLog(Projection):
     def sprint_started(self, conn: Connection, event: Sprint.Started, position: int) -> None:
         name = self._name(conn, event.originator_id)
         committed = sum(p or 0 for p in event.commitment.values())
-        summary = f"started {name['label']} with {len(event.commitment)} stories, {points(committed)} committed"
+        summary = (
+            f"started {name['label']} with {len(event.commitment)} stories, {points(committed)} committed"
+        )
         changes = [change("state", "PLANNED", "ACTIVE"), change("commitment", None, event.commitment)]
         self._write(conn, event, position, name, summary, changes, sprint_id=event.originator_id)
 

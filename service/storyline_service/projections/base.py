@@ -24,7 +24,7 @@ class Tables:
             for table in tables:
                 copy = table.to_metadata(metadata, name=table.name + suffix)
                 for index in copy.indexes:
-                    index.name = f"{index.name}{suffix}"
+                    index.name = f"{index.name}{suffix}"  # type: ignore[assignment]
                 copies.append(copy)
             tables = copies
         self.by_name = {table.name.removesuffix(suffix): table for table in tables}

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
-
 from storyline_domain.board import Board, Role
 from storyline_domain.epic import Epic
 from storyline_domain.sprint import Sprint, SprintState
 from storyline_domain.story import Story
+
 from storyline_service.projections.base import Projection, collect_handlers, on
 from storyline_service.projections.changes import STORY_CHANGES, story_changes, story_created_fields
 from storyline_service.readmodels import BoardRow, ColumnRow, EpicRow, RoleRow, SprintRow, StoryRow
@@ -34,18 +34,26 @@ class CurrentState(Projection):
 
     def _board_key(self, conn: Connection, event: Any) -> str:
         boards = self.t["boards"]
-        return str(conn.execute(select(boards.c.key).where(boards.c.id == str(event.originator_id))).scalar_one())
+        return str(
+            conn.execute(select(boards.c.key).where(boards.c.id == str(event.originator_id))).scalar_one()
+        )
 
     @on(Board.Created)
     def board_created(self, conn: Connection, event: Board.Created, position: int) -> None:
         conn.execute(
             insert(self.t["boards"]).values(
-                key=event.key, id=str(event.originator_id), name=event.name, version=event.originator_version,
-                created_at=event.occurred_at, updated_at=event.occurred_at,
+                key=event.key,
+                id=str(event.originator_id),
+                name=event.name,
+                version=event.originator_version,
+                created_at=event.occurred_at,
+                updated_at=event.occurred_at,
             )
         )
         self._insert_columns(conn, event.key, event.columns)
-        conn.execute(insert(self.t["board_roles"]).values(board_key=event.key, user=event.actor, role=Role.ADMIN))
+        conn.execute(
+            insert(self.t["board_roles"]).values(board_key=event.key, user=event.actor, role=Role.ADMIN)
+        )
 
     def _insert_columns(self, conn: Connection, board_key: str, columns: list[Any]) -> None:
         conn.execute(
@@ -72,7 +80,9 @@ class CurrentState(Projection):
     @on(Board.RoleRevoked)
     def role_revoked(self, conn: Connection, event: Board.RoleRevoked, position: int) -> None:
         roles = self.t["board_roles"]
-        conn.execute(delete(roles).where(roles.c.board_key == self._board_key(conn, event), roles.c.user == event.user))
+        conn.execute(
+            delete(roles).where(roles.c.board_key == self._board_key(conn, event), roles.c.user == event.user)
+        )
         self._touch_board(conn, event)
 
     @on(Board.SprintActivated)
@@ -87,9 +97,12 @@ class CurrentState(Projection):
     def story_created(self, conn: Connection, event: Story.Created, position: int) -> None:
         conn.execute(
             insert(self.t["stories"]).values(
-                id=str(event.originator_id), number=int(event.key.rsplit("-", 1)[1]),
-                version=event.originator_version, created_at=event.occurred_at,
-                updated_at=event.occurred_at, **story_created_fields(event),
+                id=str(event.originator_id),
+                number=int(event.key.rsplit("-", 1)[1]),
+                version=event.originator_version,
+                created_at=event.occurred_at,
+                updated_at=event.occurred_at,
+                **story_created_fields(event),
             )
         )
 
@@ -106,9 +119,13 @@ class CurrentState(Projection):
     def epic_created(self, conn: Connection, event: Epic.Created, position: int) -> None:
         conn.execute(
             insert(self.t["epics"]).values(
-                key=event.key, id=str(event.originator_id), board_key=event.board_key,
-                number=int(event.key.rsplit("-E", 1)[1]), title=event.title,
-                target_date=event.target_date, version=event.originator_version,
+                key=event.key,
+                id=str(event.originator_id),
+                board_key=event.board_key,
+                number=int(event.key.rsplit("-E", 1)[1]),
+                title=event.title,
+                target_date=event.target_date,
+                version=event.originator_version,
             )
         )
 
@@ -116,9 +133,15 @@ class CurrentState(Projection):
     def sprint_created(self, conn: Connection, event: Sprint.Created, position: int) -> None:
         conn.execute(
             insert(self.t["sprints"]).values(
-                id=str(event.originator_id), board_key=event.board_key, name=event.name, goal=event.goal,
-                state=SprintState.PLANNED, start_date=event.start_date, end_date=event.end_date,
-                version=event.originator_version, created_at=event.occurred_at,
+                id=str(event.originator_id),
+                board_key=event.board_key,
+                name=event.name,
+                goal=event.goal,
+                state=SprintState.PLANNED,
+                start_date=event.start_date,
+                end_date=event.end_date,
+                version=event.originator_version,
+                created_at=event.occurred_at,
             )
         )
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
-
 from storyline_domain.board import Board
 from storyline_domain.sprint import Sprint, SprintState
 from storyline_domain.story import Story
+
 from storyline_service.projections.base import Projection, collect_handlers, on
 from storyline_service.projections.changes import STORY_CHANGES, story_changes
 from storyline_service.projections.current import table_of
@@ -37,8 +37,13 @@ class History(Projection):
     tables = [
         table_of(m)
         for m in (
-            StoryVersionRow, BoardVersionRow, StatusIntervalRow, BlockedIntervalRow,
-            EstimateIntervalRow, SprintMembershipRow, SprintHistoryRow,
+            StoryVersionRow,
+            BoardVersionRow,
+            StatusIntervalRow,
+            BlockedIntervalRow,
+            EstimateIntervalRow,
+            SprintMembershipRow,
+            SprintHistoryRow,
         )
     ]
 
@@ -53,7 +58,10 @@ class History(Projection):
     def board_created(self, conn: Connection, event: Board.Created, position: int) -> None:
         conn.execute(
             insert(self.t["board_versions"]).values(
-                board_id=str(event.originator_id), board_key=event.key, valid_from=event.occurred_at, columns=event.columns
+                board_id=str(event.originator_id),
+                board_key=event.key,
+                valid_from=event.occurred_at,
+                columns=event.columns,
             )
         )
         self.categories[event.key] = {c["key"]: c["category"] for c in event.columns}
@@ -62,20 +70,28 @@ class History(Projection):
     def columns_configured(self, conn: Connection, event: Board.ColumnsConfigured, position: int) -> None:
         versions = self.t["board_versions"]
         board_id = str(event.originator_id)
-        key = conn.execute(select(versions.c.board_key).where(versions.c.board_id == board_id).limit(1)).scalar_one()
+        key = conn.execute(
+            select(versions.c.board_key).where(versions.c.board_id == board_id).limit(1)
+        ).scalar_one()
         conn.execute(
             update(versions)
             .where(versions.c.board_key == key, versions.c.valid_to.is_(None))
             .values(valid_to=event.occurred_at)
         )
-        conn.execute(insert(versions).values(board_id=board_id, board_key=key, valid_from=event.occurred_at, columns=event.columns))
+        conn.execute(
+            insert(versions).values(
+                board_id=board_id, board_key=key, valid_from=event.occurred_at, columns=event.columns
+            )
+        )
         self.categories[key] = {c["key"]: c["category"] for c in event.columns}
 
     def _category(self, conn: Connection, board_key: str, column: str) -> str:
         if board_key not in self.categories:
             versions = self.t["board_versions"]
             columns = conn.execute(
-                select(versions.c.columns).where(versions.c.board_key == board_key, versions.c.valid_to.is_(None))
+                select(versions.c.columns).where(
+                    versions.c.board_key == board_key, versions.c.valid_to.is_(None)
+                )
             ).scalar_one()
             self.categories[board_key] = {c["key"]: c["category"] for c in columns}
         return self.categories[board_key][column]
@@ -85,10 +101,20 @@ class History(Projection):
     @on(Story.Created)
     def story_created(self, conn: Connection, event: Story.Created, position: int) -> None:
         fields = {
-            "story_id": str(event.originator_id), "story_key": event.key, "board_key": event.board_key,
-            "version": event.originator_version, "valid_from": event.occurred_at, "title": event.title,
-            "points": event.points, "column": event.column, "assignee": event.assignee, "sprint_id": None,
-            "epic_key": event.epic_key, "rank": event.rank, "blocked": False, "archived": False,
+            "story_id": str(event.originator_id),
+            "story_key": event.key,
+            "board_key": event.board_key,
+            "version": event.originator_version,
+            "valid_from": event.occurred_at,
+            "title": event.title,
+            "points": event.points,
+            "column": event.column,
+            "assignee": event.assignee,
+            "sprint_id": None,
+            "epic_key": event.epic_key,
+            "rank": event.rank,
+            "blocked": False,
+            "archived": False,
         }
         self._open_version(conn, fields)
         self._enter_column(conn, event.key, event.board_key, event.column, event.occurred_at)
@@ -99,8 +125,9 @@ class History(Projection):
         )
 
     def _open_version(self, conn: Connection, fields: dict[str, Any]) -> None:
-        result = conn.execute(insert(self.t["story_versions"]).values(**fields))
-        self.open_versions[fields["story_id"]] = {**fields, "id": result.inserted_primary_key[0]}
+        inserted = conn.execute(insert(self.t["story_versions"]).values(**fields)).inserted_primary_key
+        assert inserted is not None
+        self.open_versions[fields["story_id"]] = {**fields, "id": inserted[0]}
 
     def _current_version(self, conn: Connection, story_id: str) -> dict[str, Any]:
         if story_id not in self.open_versions:
@@ -114,8 +141,11 @@ class History(Projection):
     def _enter_column(self, conn: Connection, key: str, board_key: str, column: str, at: Any) -> None:
         conn.execute(
             insert(self.t["status_intervals"]).values(
-                story_key=key, board_key=board_key, column=column,
-                category=self._category(conn, board_key, column), entered_at=at,
+                story_key=key,
+                board_key=board_key,
+                column=column,
+                category=self._category(conn, board_key, column),
+                entered_at=at,
             )
         )
 
@@ -128,7 +158,9 @@ class History(Projection):
         story_id = str(event.originator_id)
         previous = self._current_version(conn, story_id)
         versions = self.t["story_versions"]
-        conn.execute(update(versions).where(versions.c.id == previous["id"]).values(valid_to=event.occurred_at))
+        conn.execute(
+            update(versions).where(versions.c.id == previous["id"]).values(valid_to=event.occurred_at)
+        )
         fields = {name: value for name, value in previous.items() if name not in ("id", "valid_to")}
         fields.update(versioned_fields(story_changes(event)))
         fields.update(version=event.originator_version, valid_from=event.occurred_at)
@@ -150,7 +182,9 @@ class History(Projection):
                 )
             case Story.Blocked():
                 conn.execute(
-                    insert(self.t["blocked_intervals"]).values(story_key=key, reason=event.reason, blocked_at=at)
+                    insert(self.t["blocked_intervals"]).values(
+                        story_key=key, reason=event.reason, blocked_at=at
+                    )
                 )
             case Story.Unblocked():
                 self._close(conn, "blocked_intervals", key, "unblocked_at", unblocked_at=at)
@@ -165,8 +199,11 @@ class History(Projection):
     def sprint_created(self, conn: Connection, event: Sprint.Created, position: int) -> None:
         conn.execute(
             insert(self.t["sprint_history"]).values(
-                sprint_id=str(event.originator_id), board_key=event.board_key, state=SprintState.PLANNED,
-                start_date=event.start_date, end_date=event.end_date,
+                sprint_id=str(event.originator_id),
+                board_key=event.board_key,
+                state=SprintState.PLANNED,
+                start_date=event.start_date,
+                end_date=event.end_date,
             )
         )
 
@@ -180,8 +217,11 @@ class History(Projection):
     def story_added(self, conn: Connection, event: Sprint.StoryAdded, position: int) -> None:
         conn.execute(
             insert(self.t["sprint_memberships"]).values(
-                sprint_id=str(event.originator_id), story_key=event.story_key, joined_at=event.occurred_at,
-                joined_by=event.actor, joined_points=event.points,
+                sprint_id=str(event.originator_id),
+                story_key=event.story_key,
+                joined_at=event.occurred_at,
+                joined_by=event.actor,
+                joined_points=event.points,
                 carried_from=str(event.carried_from) if event.carried_from else None,
             )
         )
@@ -211,8 +251,12 @@ class History(Projection):
     @on(Sprint.Completed)
     def sprint_completed(self, conn: Connection, event: Sprint.Completed, position: int) -> None:
         self._sprint(
-            conn, event, state=SprintState.CLOSED, completed_at=event.occurred_at,
-            completed=event.completed, carried_over=event.carried_over,
+            conn,
+            event,
+            state=SprintState.CLOSED,
+            completed_at=event.occurred_at,
+            completed=event.completed,
+            carried_over=event.carried_over,
         )
         for key, points in event.carried_over.items():
             self._leave(conn, event, key, points, "carried_over")

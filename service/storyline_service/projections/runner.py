@@ -92,7 +92,11 @@ class Projector:
         return len(notifications) == self.batch_size
 
     def _project(
-        self, projection: Projection, position: int, events: list[tuple[int, Any]], batch: Sequence[Notification]
+        self,
+        projection: Projection,
+        position: int,
+        events: list[tuple[int, Any]],
+        batch: Sequence[Notification],
     ) -> None:
         last = batch[-1].id
         if last <= position:

@@ -1,0 +1,1 @@
+"""Storyline's GraphQL API: a Strawberry schema, thin over the service."""
