@@ -2,11 +2,105 @@
 
 from __future__ import annotations
 
-import typer
+import time
+from functools import partial
 
-app = typer.Typer(help="Storyline: an event-sourced agile board backend.", no_args_is_help=True)
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from storyline_service.bootstrap import Runtime, bootstrap
+from storyline_service.projections.base import Projection
+from storyline_service.projections.rebuild import rebuild, verify
+
+app = typer.Typer(
+    help="Storyline: an event-sourced agile board backend.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 projections_app = typer.Typer(help="Inspect, verify and rebuild the read models.", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
+
+
+console = Console()
+
+
+def _selected(runtime: Runtime, name: str | None) -> list[Projection]:
+    projections = runtime.projector.projections
+    if name is None:
+        return projections
+    chosen = [p for p in projections if p.name == name]
+    if not chosen:
+        names = ", ".join(p.name for p in projections)
+        raise typer.BadParameter(f"no projection {name!r}; choose one of {names}")
+    return chosen
+
+
+@projections_app.command("status")
+def projections_status() -> None:
+    """Each projection's position against the head of the event log."""
+    runtime = bootstrap(read_your_writes=False)
+    try:
+        head = runtime.projector.head()
+        for name, position in sorted(runtime.projector.positions().items()):
+            state = "up to date" if position >= head else f"{head - position} events behind"
+            console.print(f"{name:10} {position:>10} / {head}  {state}")
+    finally:
+        runtime.close()
+
+
+def _advance(progress: Progress, task: TaskID, started: float, count: int) -> None:
+    progress.advance(task, count)
+    rate = progress.tasks[0].completed / max(time.monotonic() - started, 1e-9)
+    progress.update(task, rate=f"{rate:,.0f}")
+
+
+@projections_app.command("rebuild")
+def projections_rebuild(
+    name: str | None = typer.Argument(None, help="One projection; all when omitted"),
+) -> None:
+    """Replays the whole log into fresh tables, then swaps them in. Served data stays readable."""
+    runtime = bootstrap(read_your_writes=False)
+    try:
+        head = runtime.projector.head()
+        for projection in _selected(runtime, name):
+            columns = [
+                TextColumn(f"{projection.name:10}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]:>8} events/s"),
+                TimeElapsedColumn(),
+            ]
+            with Progress(*columns, console=console) as progress:
+                task = progress.add_task(projection.name, total=head, rate="-")
+                started = time.monotonic()
+
+                position = rebuild(runtime.projector, projection, partial(_advance, progress, task, started))
+            console.print(f"{projection.name}: rebuilt up to event {position}")
+    finally:
+        runtime.close()
+
+
+@projections_app.command("verify")
+def projections_verify(
+    name: str | None = typer.Argument(None, help="One projection; all when omitted"),
+) -> None:
+    """Compares each read model with a fresh replay of the log and prints any difference."""
+    runtime = bootstrap(read_your_writes=False)
+    try:
+        failed = False
+        for projection in _selected(runtime, name):
+            differences = verify(runtime.projector, projection)
+            failed = failed or bool(differences)
+            console.print(
+                f"{projection.name}: {'OK' if not differences else f'{len(differences)} differences'}"
+            )
+            for line in differences[:50]:
+                console.print(f"  {line}", markup=False)
+        if failed:
+            raise typer.Exit(1)
+    finally:
+        runtime.close()
 
 
 def main() -> None:

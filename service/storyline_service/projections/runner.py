@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.persistence import Notification
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from storyline_service.application import Storyline
 from storyline_service.projections.audit import AuditLog
@@ -25,6 +25,13 @@ PROJECTIONS: tuple[type[Projection], ...] = (CurrentState, History, AuditLog)
 
 class ReadModelsBehind(Exception):
     """The change was recorded, but the read models did not catch up in time."""
+
+
+def apply_batch(projection: Projection, conn: Connection, events: list[tuple[int, Any]], after: int) -> None:
+    projection.begin_batch()
+    for notification_id, event in events:
+        if notification_id > after and projection.handles(event):
+            projection.apply(conn, event, notification_id)
 
 
 class AlreadyProjected(Exception):
@@ -86,10 +93,20 @@ class Projector:
         notifications = self.app.recorder.select_notifications(start=start + 1, limit=self.batch_size)
         if not notifications:
             return False
-        events = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+        events = self.decode(notifications)
         for projection in self.projections:
             self._project(projection, positions[projection.name], events, notifications)
         return len(notifications) == self.batch_size
+
+    def decode(self, notifications: Sequence[Notification]) -> list[tuple[int, Any]]:
+        return [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+
+    def read(self, after: int, limit: int | None = None) -> list[tuple[int, Any]]:
+        """Decoded events after a position, one batch."""
+        notifications = self.app.recorder.select_notifications(
+            start=after + 1, limit=limit or self.batch_size
+        )
+        return self.decode(notifications)
 
     def _project(
         self,
@@ -103,12 +120,10 @@ class Projector:
             return
         try:
             with self.engine.begin() as conn:
-                projection.begin_batch()
-                for notification_id, event in events:
-                    if notification_id > position and projection.handles(event):
-                        projection.apply(conn, event, notification_id)
+                # Claim the batch first: a concurrent projector waits here, then finds it taken.
                 if not projection.advance(conn, position, last):
                     raise AlreadyProjected
+                apply_batch(projection, conn, events, after=position)
         except AlreadyProjected:
             # Another process projected this batch first; ours was rolled back.
             log.info("projection %s: batch after %s was projected elsewhere", projection.name, position)
