@@ -22,12 +22,16 @@ class Stamp:
     recorded_at: datetime  # system time: when it was written down
     correlation_id: str
     idempotency_key: str | None = None
+    backfilled: bool = False  # occurred_at was given by the caller, not read off the clock
 
-    def fields(self) -> dict[str, Any]:
+    def fields(self, after: datetime | None = None) -> dict[str, Any]:
+        # A live command's clock may lag the last change by a few microseconds when
+        # writers race; business time still never runs backwards.
+        occurred_at = self.occurred_at if after is None else max(self.occurred_at, after)
         return {
             "timestamp": self.recorded_at,
             "actor": self.actor,
-            "occurred_at": self.occurred_at,
+            "occurred_at": occurred_at,
             "correlation_id": self.correlation_id,
             "idempotency_key": self.idempotency_key,
         }
@@ -54,12 +58,12 @@ class StorylineAggregate(Aggregate):
 
     def _record(self, event_class: type[Event], stamp: Stamp, **fields: Any) -> None:
         check_occurred_at(self, stamp)
-        self.trigger_event(event_class, **stamp.fields(), **fields)
+        self.trigger_event(event_class, **stamp.fields(after=self.last_occurred_at), **fields)
 
 
 def check_occurred_at(aggregate: StorylineAggregate | None, stamp: Stamp) -> None:
-    """History is append-only in business time too: no event before the last one."""
-    if aggregate is not None and stamp.occurred_at < aggregate.last_occurred_at:
+    """History is append-only in business time too: no backfilled event before the last one."""
+    if aggregate is not None and stamp.backfilled and stamp.occurred_at < aggregate.last_occurred_at:
         raise ValidationError(
             f"occurredAt {stamp.occurred_at.isoformat()} is earlier than the last "
             f"recorded change ({aggregate.last_occurred_at.isoformat()})",

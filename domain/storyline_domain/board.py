@@ -170,15 +170,21 @@ class Board(StorylineAggregate):
         user = clean_text(user, "user", max_length=100, label="user name")
         if self.roles.get(user) == role.value:
             return
+        if role != Role.ADMIN:
+            self._check_not_last_admin(user)
         self._record(self.RoleGranted, stamp, user=user, role=role.value, previous=self.roles.get(user))
 
     def revoke_role(self, user: str, stamp: Stamp) -> None:
         if user not in self.roles:
             raise ValidationError(f"{user} has no role on {self.key}", field="user")
+        self._check_not_last_admin(user)
+        self._record(self.RoleRevoked, stamp, user=user, previous=self.roles[user])
+
+    def _check_not_last_admin(self, user: str) -> None:
+        """Revoking or demoting the only admin would leave the board without one."""
         admins = [name for name, role in self.roles.items() if role == Role.ADMIN.value]
         if admins == [user]:
             raise ValidationError(f"{user} is the last admin of {self.key}", field="user")
-        self._record(self.RoleRevoked, stamp, user=user, previous=self.roles[user])
 
     def activate_sprint(self, sprint_id: UUID, stamp: Stamp) -> None:
         if self.active_sprint_id is not None:

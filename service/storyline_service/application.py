@@ -454,7 +454,12 @@ class Storyline(Application[UUID]):
         if occurred_at > now + CLOCK_SKEW:
             raise ValidationError("occurredAt cannot be in the future", field="occurredAt")
         return Stamp(
-            caller.actor, occurred_at.astimezone(UTC), now, caller.correlation_id, caller.idempotency_key
+            caller.actor,
+            occurred_at.astimezone(UTC),
+            now,
+            caller.correlation_id,
+            caller.idempotency_key,
+            backfilled=caller.occurred_at is not None,
         )
 
     def _receipt(self, caller: Caller) -> CommandReceipt | None:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, insert, select, update
+from sqlalchemy import Connection, Integer, Table, delete, insert, select, update
 
 from storyline_service.projections.base import Projection, Tables
 from storyline_service.projections.runner import Projector, apply_batch
@@ -17,9 +17,11 @@ Progress = Callable[[int], None]  # called with the number of events just replay
 tracking = ProjectionTracking.__table__  # type: ignore[attr-defined]
 
 
-def _surrogate_free(table: Table) -> list[Any]:
-    """Columns that carry meaning: auto-increment ids differ between replays."""
-    return [c for c in table.columns if not (c.primary_key and c.autoincrement is True and c.name == "id")]
+def meaningful_columns(table: Table) -> list[Any]:
+    """All columns but integer surrogate keys, which differ between replays."""
+    return [
+        c for c in table.columns if not (c.primary_key and c.name == "id" and isinstance(c.type, Integer))
+    ]
 
 
 @contextmanager
@@ -101,7 +103,7 @@ def verify(projector: Projector, projection: Projection) -> list[str]:
 def compare(conn: Connection, name: str, live: Table, fresh: Table) -> list[str]:
     def rows(table: Table) -> Counter[str]:
         # repr() makes rows with JSON values comparable; a Counter keeps duplicates apart.
-        return Counter(repr(tuple(row)) for row in conn.execute(select(*_surrogate_free(table))).all())
+        return Counter(repr(tuple(row)) for row in conn.execute(select(*meaningful_columns(table))).all())
 
     live_rows, fresh_rows = rows(live), rows(fresh)
     missing = sorted((fresh_rows - live_rows).elements())
