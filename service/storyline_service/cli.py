@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from functools import partial
 
@@ -11,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from storyline_service.bootstrap import Runtime, bootstrap
 from storyline_service.projections.base import Projection
+from storyline_service.projections.feed import run_projector
 from storyline_service.projections.rebuild import rebuild, verify
 
 app = typer.Typer(
@@ -99,6 +101,22 @@ def projections_verify(
                 console.print(f"  {line}", markup=False)
         if failed:
             raise typer.Exit(1)
+    finally:
+        runtime.close()
+
+
+@projections_app.command("run")
+def projections_run(
+    poll_seconds: float = typer.Option(1.0, help="Poll this often even without notifications"),
+) -> None:
+    """Runs a projector worker until interrupted: several may run against one PostgreSQL database."""
+    runtime = bootstrap(read_your_writes=False)
+    stop = threading.Event()
+    try:
+        console.print("projecting; press Ctrl-C to stop")
+        run_projector(runtime.projector, runtime.settings, stop, poll_seconds)
+    except KeyboardInterrupt:
+        stop.set()
     finally:
         runtime.close()
 

@@ -1,4 +1,4 @@
-"""Projections: equal to a fresh replay, exactly once under failure, rebuildable, auditable, time-travelling."""
+"""Projections: equal to a fresh replay, exactly once under failure, rebuildable, audited, time-travelling."""
 
 from __future__ import annotations
 
