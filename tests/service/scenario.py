@@ -6,7 +6,6 @@ from datetime import date
 
 from storyline_service.application import Caller
 from storyline_service.bootstrap import Runtime
-
 from tests.helpers import backfill
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from eventsourcing.application import project_aggregate
 from eventsourcing.persistence import StoredEvent
+
 from storyline_domain.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from storyline_domain.sprint import SprintState
 from storyline_domain.story import Story, story_id
@@ -17,7 +18,6 @@ from storyline_service.application import Caller, Storyline
 from storyline_service.bootstrap import Runtime
 from storyline_service.queries import Reads
 from storyline_service.settings import Settings
-
 from tests.helpers import ALICE, at, backfill
 
 

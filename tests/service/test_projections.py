@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection, select, text
+
 from storyline_service.bootstrap import Runtime
 from storyline_service.projections.base import collect_handlers
 from storyline_service.projections.history import History
@@ -13,7 +14,6 @@ from storyline_service.projections.rebuild import meaningful_columns, rebuild, v
 from storyline_service.projections.runner import Projector
 from storyline_service.readmodels import AuditEntryRow, StoryRow
 from storyline_service.timetravel import board_as_of, story_as_of
-
 from tests.helpers import ALICE, at
 from tests.service.scenario import script_history
 
