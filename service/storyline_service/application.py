@@ -12,6 +12,8 @@ from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import JSONTranscoder, RecordConflictError, Transcoding
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random
+
 from storyline_domain import rules
 from storyline_domain.base import Stamp, StorylineAggregate
 from storyline_domain.board import (
@@ -33,8 +35,6 @@ from storyline_domain.errors import (
 from storyline_domain.ranking import rank_between
 from storyline_domain.sprint import Sprint
 from storyline_domain.story import Story, story_id
-from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random
-
 from storyline_service.receipts import CommandReceipt, receipt_id
 
 A = TypeVar("A", bound=StorylineAggregate)
@@ -52,6 +52,7 @@ class Caller:
     idempotency_key: str | None = None
     occurred_at: datetime | None = None  # backfill; None means now
     superuser: bool = False  # the bootstrap admin, ADMIN on every board
+    token_id: str | None = None  # the API token the request came with, for rate limits
 
 
 class BoardReads(Protocol):
@@ -99,6 +100,8 @@ class Storyline(Application[UUID]):
         self.reads = reads
         # Called with the last notification id of each save (read-your-writes).
         self.on_recorded: Callable[[int], None] | None = None
+        # Called before each command; may refuse it (rate limits).
+        self.admit: Callable[[Caller], None] | None = None
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -427,6 +430,8 @@ class Storyline(Application[UUID]):
         args: dict[str, Any],
         run: Callable[[Stamp], tuple[str, list[StorylineAggregate]]],
     ) -> str:
+        if self.admit is not None:
+            self.admit(caller)
         stamp = self._stamp(caller)
         fingerprint = fingerprint_of(args)
         receipt = self._receipt(caller)

@@ -22,6 +22,8 @@ app = typer.Typer(
 )
 projections_app = typer.Typer(help="Inspect, verify and rebuild the read models.", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
+token_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
 
 
 console = Console()
@@ -117,6 +119,52 @@ def projections_run(
         run_projector(runtime.projector, runtime.settings, stop, poll_seconds)
     except KeyboardInterrupt:
         stop.set()
+    finally:
+        runtime.close()
+
+
+@token_app.command("create")
+def token_create(
+    user: str,
+    expires: float | None = typer.Option(None, help="Days until the token expires; never when omitted"),
+) -> None:
+    """Prints a new API token for USER as the last line. Only its hash is stored: keep it safe."""
+    runtime = bootstrap(read_your_writes=False)
+    try:
+        token_id, token = runtime.tokens.create(user, expires)
+    finally:
+        runtime.close()
+    console.print(f"token {token_id} for {user}" + (f", expires in {expires:g} days" if expires else ""))
+    print(token)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """Every token's id, user and state; never the token itself."""
+    runtime = bootstrap(read_your_writes=False)
+    try:
+        for row in runtime.tokens.list():
+            state = (
+                "revoked"
+                if row.revoked_at
+                else f"expires {row.expires_at:%Y-%m-%d}"
+                if row.expires_at
+                else "active"
+            )
+            console.print(f"{row.id}  {row.user:20} created {row.created_at:%Y-%m-%d}  {state}")
+    finally:
+        runtime.close()
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: str) -> None:
+    """Revokes a token by its id (see `storyline token list`)."""
+    runtime = bootstrap(read_your_writes=False)
+    try:
+        if not runtime.tokens.revoke(token_id):
+            console.print(f"no active token {token_id}")
+            raise typer.Exit(1)
+        console.print(f"revoked {token_id}")
     finally:
         runtime.close()
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlmodel import SQLModel
 
-from storyline_service import readmodels  # noqa: F401  (registers the tables)
+from storyline_service import auth, readmodels  # noqa: F401  (registers the tables)
 from storyline_service.settings import Settings
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
@@ -22,6 +23,8 @@ class Settings(BaseSettings):
     max_page_size: int = 500
     max_query_depth: int = 12
     max_request_bytes: int = 1_000_000
+    admin_token: SecretStr | None = None  # bootstrap token for the user "admin", ADMIN on every board
+    rate_limit_per_minute: int = 1200  # per API token: mutations plus query cost
 
     @cached_property
     def url(self) -> URL:
