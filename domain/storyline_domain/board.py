@@ -186,11 +186,14 @@ class Board(StorylineAggregate):
         if admins == [user]:
             raise ValidationError(f"{user} is the last admin of {self.key}", field="user")
 
-    def activate_sprint(self, sprint_id: UUID, stamp: Stamp) -> None:
+    def check_no_active_sprint(self) -> None:
         if self.active_sprint_id is not None:
             raise InvalidTransitionError(
                 f"board {self.key} already has an active sprint; complete it first", field="sprintId"
             )
+
+    def activate_sprint(self, sprint_id: UUID, stamp: Stamp) -> None:
+        self.check_no_active_sprint()
         self._record(self.SprintActivated, stamp, sprint_id=sprint_id)
 
     def deactivate_sprint(self, sprint_id: UUID, stamp: Stamp) -> None:

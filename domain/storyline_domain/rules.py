@@ -3,11 +3,17 @@ the caller saves everything that changed in one atomic save."""
 
 from __future__ import annotations
 
-from storyline_domain.base import Stamp
+from storyline_domain.base import Stamp, StorylineAggregate, check_occurred_at
 from storyline_domain.board import Board, StatusCategory
 from storyline_domain.errors import ValidationError
 from storyline_domain.sprint import Sprint, SprintState
 from storyline_domain.story import Story
+
+
+def _check_times(stamp: Stamp, *aggregates: StorylineAggregate | None) -> None:
+    """Checks business time on every aggregate first, so a refusal records nothing anywhere."""
+    for aggregate in aggregates:
+        check_occurred_at(aggregate, stamp)
 
 
 def _same_board(story: Story, sprint: Sprint) -> None:
@@ -20,6 +26,7 @@ def add_story_to_sprint(story: Story, sprint: Sprint, current: Sprint | None, st
     _same_board(story, sprint)
     sprint.check_open()
     story.check_open()
+    _check_times(stamp, story, sprint)
     if current is not None and current.id == sprint.id and story.key in sprint.members:
         raise ValidationError(f"{story.key} is already in sprint {sprint.name}", field="storyKey")
     if current is not None and current.state != SprintState.CLOSED:
@@ -32,12 +39,14 @@ def add_story_to_sprint(story: Story, sprint: Sprint, current: Sprint | None, st
 
 def remove_story_from_sprint(story: Story, sprint: Sprint, stamp: Stamp) -> None:
     _same_board(story, sprint)
+    _check_times(stamp, story, sprint)
     sprint.remove_story(story.key, story.points, stamp)
     story.change_sprint(None, stamp)
 
 
 def archive_story(story: Story, sprint: Sprint | None, stamp: Stamp) -> None:
     """Archived stories leave their open sprint but keep their history."""
+    _check_times(stamp, story, sprint)
     story.archive(stamp)
     if sprint is not None and sprint.state != SprintState.CLOSED and story.key in sprint.members:
         sprint.remove_story(story.key, story.points, stamp)
@@ -46,6 +55,9 @@ def archive_story(story: Story, sprint: Sprint | None, stamp: Stamp) -> None:
 
 def start_sprint(board: Board, sprint: Sprint, members: list[Story], stamp: Stamp) -> None:
     """``members`` are the sprint's stories, whose current points become the commitment."""
+    _check_times(stamp, board, sprint)
+    if sprint.state == SprintState.PLANNED:  # otherwise sprint.start explains the refusal
+        board.check_no_active_sprint()
     sprint.start({story.key: story.points for story in members}, stamp)
     board.activate_sprint(sprint.id, stamp)
 
@@ -62,6 +74,7 @@ def complete_sprint(
             )
         if carry_to.state != SprintState.PLANNED:
             raise ValidationError(f"sprint {carry_to.name} is not planned", field="carryOverTo")
+    _check_times(stamp, board, sprint, carry_to, *members)
     done = [s for s in members if board.category_of(s.column) == StatusCategory.DONE]
     unfinished = [s for s in members if board.category_of(s.column) != StatusCategory.DONE]
     sprint.complete(

@@ -11,6 +11,8 @@ from storyline_domain.base import Stamp, StorylineAggregate, check_occurred_at
 from storyline_domain.board import clean_text
 from storyline_domain.errors import InvalidTransitionError, ValidationError
 
+EDITABLE_FIELDS = ("name", "goal", "start_date", "end_date")
+
 
 class SprintState(StrEnum):
     PLANNED = "PLANNED"
@@ -118,6 +120,9 @@ class Sprint(StorylineAggregate):
     def update(self, changes: dict[str, Any], stamp: Stamp) -> None:
         if self.state == SprintState.CLOSED:
             raise InvalidTransitionError(f"sprint {self.name} is closed", field="sprintId")
+        for field in changes:
+            if field not in EDITABLE_FIELDS:
+                raise ValidationError(f"{field} cannot be edited", field=field)
         if "name" in changes:
             changes["name"] = clean_text(changes["name"], "name", max_length=100, label="a sprint name")
         if "goal" in changes:

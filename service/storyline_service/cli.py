@@ -10,7 +10,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from storyline_domain.errors import DomainError
 from storyline_service.bootstrap import Runtime, bootstrap
+from storyline_service.demo import load_demo
 from storyline_service.projections.base import Projection
 from storyline_service.projections.feed import run_projector
 from storyline_service.projections.rebuild import rebuild, verify
@@ -167,6 +169,20 @@ def token_revoke(token_id: str) -> None:
         console.print(f"revoked {token_id}")
     finally:
         runtime.close()
+
+
+@app.command("demo")
+def demo() -> None:
+    """Loads a demo board (PAY) with three past sprints and an active one, backfilled."""
+    runtime = bootstrap()
+    try:
+        summary = load_demo(runtime.app)
+    except DomainError as error:
+        console.print(f"demo not loaded: {error.message}")
+        raise typer.Exit(1) from None
+    finally:
+        runtime.close()
+    console.print(f"loaded board {summary.board}: {summary.stories} stories, {summary.sprints} sprints")
 
 
 def main() -> None:
