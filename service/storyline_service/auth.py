@@ -26,6 +26,7 @@ class ApiTokenRow(SQLModel, table=True):
     created_at: datetime = utc_datetime()
     expires_at: datetime | None = utc_datetime(default=None)
     revoked_at: datetime | None = utc_datetime(default=None)
+    superuser: bool = False  # ADMIN on every board, like the bootstrap admin token
 
 
 class RateWindowRow(SQLModel, table=True):
@@ -59,7 +60,9 @@ class Tokens:
         self.engine = engine
         self.admin_hash = hash_token(admin_token) if admin_token else None
 
-    def create(self, user: str, expires_in_days: float | None = None) -> tuple[str, str]:
+    def create(
+        self, user: str, expires_in_days: float | None = None, *, superuser: bool = False
+    ) -> tuple[str, str]:
         """A new token for ``user``: returns its public id and the token, shown only this once."""
         if not user.strip():
             raise ValueError("a token needs a user name")
@@ -75,6 +78,7 @@ class Tokens:
                     token_hash=hash_token(token),
                     created_at=now,
                     expires_at=expires_at,
+                    superuser=superuser,
                 )
             )
         return token_id, token
@@ -105,7 +109,7 @@ class Tokens:
             return None
         if row.expires_at is not None and row.expires_at <= datetime.now(UTC):
             return None
-        return Principal(row.user, row.id)
+        return Principal(row.user, row.id, superuser=row.superuser)
 
 
 class RateLimited(Exception):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from functools import partial
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -26,6 +27,8 @@ projections_app = typer.Typer(help="Inspect, verify and rebuild the read models.
 app.add_typer(projections_app, name="projections")
 token_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+schema_app = typer.Typer(help="The GraphQL schema that Storyline serves.", no_args_is_help=True)
+app.add_typer(schema_app, name="schema")
 
 
 console = Console()
@@ -129,11 +132,12 @@ def projections_run(
 def token_create(
     user: str,
     expires: float | None = typer.Option(None, help="Days until the token expires; never when omitted"),
+    admin: bool = typer.Option(False, "--admin", help="ADMIN on every board, like STORYLINE_ADMIN_TOKEN"),
 ) -> None:
     """Prints a new API token for USER as the last line. Only its hash is stored: keep it safe."""
     runtime = bootstrap(read_your_writes=False)
     try:
-        token_id, token = runtime.tokens.create(user, expires)
+        token_id, token = runtime.tokens.create(user, expires, superuser=admin)
     finally:
         runtime.close()
     console.print(f"token {token_id} for {user}" + (f", expires in {expires:g} days" if expires else ""))
@@ -183,6 +187,39 @@ def demo() -> None:
     finally:
         runtime.close()
     console.print(f"loaded board {summary.board}: {summary.stories} stories, {summary.sprints} sprints")
+
+
+@app.command("serve")
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on"),
+    port: int = typer.Option(8000, help="Port to listen on"),
+) -> None:
+    """Serves the GraphQL API (with GraphiQL and subscriptions) at /graphql, plus /healthz and /readyz."""
+    import uvicorn
+
+    from storyline_service.web import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+@schema_app.command("export")
+def schema_export(
+    path: str = typer.Argument(
+        "frontend-contract/schema.graphql", help="Where to write the SDL; - for stdout"
+    ),
+) -> None:
+    """Writes the served schema as SDL."""
+    from storyline_graphql.schema import build_schema
+    from storyline_service.settings import Settings
+
+    sdl = build_schema(Settings()).as_str() + "\n"
+    if path == "-":
+        typer.echo(sdl, nl=False)
+        return
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(sdl)
+    console.print(f"wrote {target}")
 
 
 def main() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
-from sqlmodel import SQLModel
+from sqlalchemy import Engine, create_engine, event, insert, select
+from sqlmodel import Field, SQLModel
 
 from storyline_service import auth, readmodels  # noqa: F401  (registers the tables)
 from storyline_service.settings import Settings
@@ -45,5 +45,31 @@ def create_engines(settings: Settings) -> tuple[Engine, Engine]:
     return reader, writer
 
 
+class SchemaVersionRow(SQLModel, table=True):
+    """The version of Storyline's tables that this database was written with."""
+
+    __tablename__ = "storyline_schema"
+    id: int = Field(default=1, primary_key=True)
+    version: int
+
+
+SCHEMA_VERSION = 1
+schema_versions = SchemaVersionRow.__table__  # type: ignore[attr-defined]
+
+
+class DatabaseTooNew(Exception):
+    pass
+
+
 def create_tables(engine: Engine) -> None:
+    """Creates missing tables; refuses a database written by a newer Storyline."""
     SQLModel.metadata.create_all(engine)
+    with engine.begin() as conn:
+        found = conn.execute(select(schema_versions.c.version)).scalar()
+        if found is None:
+            conn.execute(insert(schema_versions).values(id=1, version=SCHEMA_VERSION))
+        elif found > SCHEMA_VERSION:
+            raise DatabaseTooNew(
+                f"this database was written by a newer Storyline (schema {found}, this one knows "
+                f"up to {SCHEMA_VERSION}); upgrade Storyline, or point STORYLINE_DATABASE_URL elsewhere"
+            )
