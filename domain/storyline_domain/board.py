@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from functools import cache
 from typing import Any, TypedDict
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -43,6 +44,7 @@ DEFAULT_COLUMNS: list[Column] = [
 ]
 
 
+@cache
 def board_id(key: str) -> UUID:
     return uuid5(NAMESPACE, f"board/{key}")
 

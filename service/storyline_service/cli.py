@@ -71,21 +71,19 @@ def projections_rebuild(
     """Replays the whole log into fresh tables, then swaps them in. Served data stays readable."""
     runtime = bootstrap(read_your_writes=False)
     try:
-        head = runtime.projector.head()
-        for projection in _selected(runtime, name):
-            columns = [
-                TextColumn(f"{projection.name:10}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]:>8} events/s"),
-                TimeElapsedColumn(),
-            ]
-            with Progress(*columns, console=console) as progress:
-                task = progress.add_task(projection.name, total=head, rate="-")
-                started = time.monotonic()
-
-                position = rebuild(runtime.projector, projection, partial(_advance, progress, task, started))
-            console.print(f"{projection.name}: rebuilt up to event {position}")
+        chosen = _selected(runtime, name)
+        label = ", ".join(p.name for p in chosen)
+        columns = [
+            TextColumn(label),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]:>8} events/s"),
+            TimeElapsedColumn(),
+        ]
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task(label, total=runtime.projector.head(), rate="-")
+            position = rebuild(runtime.projector, chosen, partial(_advance, progress, task, time.monotonic()))
+        console.print(f"{label}: rebuilt up to event {position}")
     finally:
         runtime.close()
 
@@ -199,7 +197,8 @@ def serve(
 
     from storyline_service.web import create_app
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    # The app logs each request itself, with its correlation id.
+    uvicorn.run(create_app(), host=host, port=port, log_level="info", access_log=False)
 
 
 @schema_app.command("export")

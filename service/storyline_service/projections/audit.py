@@ -6,13 +6,13 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select
+
 from storyline_domain.board import Board, board_id
 from storyline_domain.epic import Epic
 from storyline_domain.sprint import Sprint
 from storyline_domain.story import Story
-
-from storyline_service.projections.base import Projection, collect_handlers, on
+from storyline_service.projections.base import Projection, RowBuffer, collect_handlers, on
 from storyline_service.projections.changes import STORY_CHANGES
 from storyline_service.projections.current import table_of
 from storyline_service.readmodels import AuditEntryRow, AuditNameRow
@@ -48,6 +48,12 @@ class AuditLog(Projection):
 
     def begin_batch(self) -> None:
         self.names: dict[str, dict[str, Any]] = {}
+        self.new_names = RowBuffer(self.t["audit_names"], "entity_id")
+        self.entries = RowBuffer(self.t["audit_log"], "sequence")
+
+    def end_batch(self, conn: Connection) -> None:
+        self.new_names.flush(conn)
+        self.entries.flush(conn)
 
     def _name(self, conn: Connection, entity_id: UUID | str) -> dict[str, Any]:
         key = str(entity_id)
@@ -56,9 +62,14 @@ class AuditLog(Projection):
             self.names[key] = dict(conn.execute(select(names).where(names.c.entity_id == key)).one()._mapping)
         return self.names[key]
 
-    def _remember(self, conn: Connection, entity_id: UUID, **values: Any) -> None:
-        conn.execute(insert(self.t["audit_names"]).values(entity_id=str(entity_id), **values))
-        self.names[str(entity_id)] = {"entity_id": str(entity_id), "columns": None, **values}
+    def _remember(self, entity_id: UUID, **values: Any) -> None:
+        row = {"entity_id": str(entity_id), "columns": None, **values}
+        self.new_names.insert(row)
+        self.names[row["entity_id"]] = row
+
+    def _rename(self, name: dict[str, Any], **values: Any) -> None:
+        name.update(values)  # the cached row, which may also be the one pending insert
+        self.new_names.update(name["entity_id"], **values)
 
     def _write(
         self,
@@ -71,8 +82,8 @@ class AuditLog(Projection):
         sprint_id: UUID | str | None = None,
     ) -> None:
         entity_type = name["entity_type"]
-        conn.execute(
-            insert(self.t["audit_log"]).values(
+        self.entries.insert(
+            dict(
                 sequence=position,
                 occurred_at=event.occurred_at,
                 recorded_at=event.timestamp,
@@ -101,7 +112,6 @@ class AuditLog(Projection):
     @on(Board.Created)
     def board_created(self, conn: Connection, event: Board.Created, position: int) -> None:
         self._remember(
-            conn,
             event.originator_id,
             entity_type="Board",
             key=event.key,
@@ -117,9 +127,7 @@ class AuditLog(Projection):
     def columns_configured(self, conn: Connection, event: Board.ColumnsConfigured, position: int) -> None:
         name = self._name(conn, event.originator_id)
         columns = {c["key"]: c["name"] for c in event.columns}
-        names = self.t["audit_names"]
-        conn.execute(update(names).where(names.c.entity_id == name["entity_id"]).values(columns=columns))
-        name["columns"] = columns
+        self._rename(name, columns=columns)
         summary = f"configured the columns of {name['key']}: {', '.join(columns.values())}"
         self._write(conn, event, position, name, summary, [change("columns", event.previous, event.columns)])
 
@@ -160,7 +168,6 @@ class AuditLog(Projection):
     @on(Story.Created)
     def story_created(self, conn: Connection, event: Story.Created, position: int) -> None:
         self._remember(
-            conn,
             event.originator_id,
             entity_type="Story",
             key=event.key,
@@ -233,7 +240,6 @@ class AuditLog(Projection):
     @on(Epic.Created)
     def epic_created(self, conn: Connection, event: Epic.Created, position: int) -> None:
         self._remember(
-            conn,
             event.originator_id,
             entity_type="Epic",
             key=event.key,
@@ -247,7 +253,6 @@ class AuditLog(Projection):
     @on(Sprint.Created)
     def sprint_created(self, conn: Connection, event: Sprint.Created, position: int) -> None:
         self._remember(
-            conn,
             event.originator_id,
             entity_type="Sprint",
             key=str(event.originator_id),
@@ -264,10 +269,7 @@ class AuditLog(Projection):
         name = self._name(conn, event.originator_id)
         label = name["label"]
         if "name" in event.changes:
-            names = self.t["audit_names"]
-            new_label = event.changes["name"][1]
-            conn.execute(update(names).where(names.c.entity_id == name["entity_id"]).values(label=new_label))
-            name["label"] = new_label
+            self._rename(name, label=event.changes["name"][1])
         changes = [change(f, before, after) for f, (before, after) in event.changes.items()]
         summary = f"edited sprint {label} ({', '.join(event.changes)})"
         self._write(conn, event, position, name, summary, changes, sprint_id=event.originator_id)

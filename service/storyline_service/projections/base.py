@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from eventsourcing.domain import DomainEventProtocol
-from sqlalchemy import Connection, MetaData, Table, delete, select, update
+from sqlalchemy import Connection, MetaData, Table, bindparam, insert, select, update
 
 from storyline_service.readmodels import ProjectionTracking
 
@@ -55,6 +55,9 @@ class Projection:
     def begin_batch(self) -> None:
         """Called before a batch; projections may drop per-batch caches here."""
 
+    def end_batch(self, conn: Connection) -> None:
+        """Called after a batch, in its transaction; projections flush buffered rows here."""
+
     def position(self, conn: Connection) -> int:
         table = ProjectionTracking.__table__  # type: ignore[attr-defined]
         found = conn.execute(select(table.c.position).where(table.c.name == self.name)).scalar()
@@ -68,9 +71,58 @@ class Projection:
         )
         return result.rowcount == 1
 
-    def reset(self, conn: Connection) -> None:
-        for table in self.t:
-            conn.execute(delete(table))
+
+class RowBuffer:
+    """A batch's inserts and updates to one table, keyed by one column and written in bulk.
+
+    Within a batch many events touch the same row (a story is created, moved,
+    estimated, moved again); merging them turns many statements into one.
+    """
+
+    def __init__(self, table: Table, key: str) -> None:
+        self.table = table
+        self.key = key
+        self.new: dict[Any, dict[str, Any]] = {}
+        self.changed: dict[Any, dict[str, Any]] = {}
+
+    def insert(self, row: dict[str, Any]) -> None:
+        self.new[row[self.key]] = row
+
+    def update(self, key: Any, **values: Any) -> None:
+        target = self.new.get(key)
+        if target is not None:
+            target.update(values)
+        else:
+            self.changed.setdefault(key, {}).update(values)
+
+    def pending(self, key: Any) -> dict[str, Any] | None:
+        """The row as inserted in this batch, if it was."""
+        return self.new.get(key)
+
+    def flush(self, conn: Connection) -> None:
+        for rows in _by_columns(self.new.values()):
+            conn.execute(insert(self.table), rows)
+        changes = (
+            {"_key": key, **{f"v_{c}": v for c, v in values.items()}} for key, values in self.changed.items()
+        )
+        for rows in _by_columns(changes):
+            columns = [name.removeprefix("v_") for name in rows[0] if name != "_key"]
+            statement = (
+                update(self.table)
+                .where(self.table.c[self.key] == bindparam("_key"))
+                .values({column: bindparam(f"v_{column}") for column in columns})
+            )
+            conn.execute(statement, rows)
+        self.new.clear()
+        self.changed.clear()
+
+
+def _by_columns(rows: Iterable[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Rows grouped by their set of columns, as executemany needs."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    return list(groups.values())
 
 
 def on(*event_classes: type) -> Callable[[Handler], Handler]:

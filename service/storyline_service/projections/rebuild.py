@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Integer, Table, delete, insert, select, update
@@ -40,49 +40,48 @@ def fresh_copy(projector: Projector, projection: Projection, suffix: str) -> Ite
                 table.drop(conn, checkfirst=True)
 
 
-def replay(projector: Projector, fresh: Projection, until: int, progress: Progress | None = None) -> int:
-    """Replays events up to ``until`` into ``fresh``, one transaction per batch."""
+def replay(
+    projector: Projector, fresh: list[Projection], until: int, progress: Progress | None = None
+) -> int:
+    """Replays events up to ``until`` into fresh projections: the log is read once, a batch at a time."""
     position = 0
     while position < until:
         events = [(n, e) for n, e in projector.read(position) if n <= until]
         if not events:
             break
         with projector.engine.begin() as conn:
-            apply_batch(fresh, conn, events, after=position)
+            for projection in fresh:
+                apply_batch(projection, conn, events, after=position)
         position = events[-1][0]
         if progress:
             progress(len(events))
     return position
 
 
-def _catch_up_in(conn: Connection, projector: Projector, fresh: Projection, position: int) -> int:
-    while events := projector.read(position):
-        apply_batch(fresh, conn, events, after=position)
-        position = events[-1][0]
-    return position
-
-
-def rebuild(projector: Projector, projection: Projection, progress: Progress | None = None) -> int:
-    """Rebuilds one projection while the live tables stay readable; returns its new position.
+def rebuild(projector: Projector, projections: list[Projection], progress: Progress | None = None) -> int:
+    """Rebuilds projections while the live tables stay readable; returns their new position.
 
     The swap copies the fresh rows over in one transaction, so readers see the
     old rows until it commits and the new ones after.
     """
-    with fresh_copy(projector, projection, "__rebuild") as fresh:
+    names = [p.name for p in projections]
+    with ExitStack() as stack:
+        fresh = [stack.enter_context(fresh_copy(projector, p, "__rebuild")) for p in projections]
         position = replay(projector, fresh, projector.head(), progress)
         with projector.lock, projector.engine.begin() as conn:
-            # Hold the tracking row so that no other projector writes while we swap.
-            conn.execute(
-                select(tracking.c.position).where(tracking.c.name == projection.name).with_for_update()
-            )
-            position = _catch_up_in(conn, projector, fresh, position)
-            for name, live in projection.t.by_name.items():
-                conn.execute(delete(live))
-                columns = [c.name for c in live.columns]
-                conn.execute(
-                    insert(live).from_select(columns, select(*[fresh.t[name].c[c] for c in columns]))
-                )
-            conn.execute(update(tracking).where(tracking.c.name == projection.name).values(position=position))
+            # Hold the tracking rows so that no other projector writes while we swap.
+            conn.execute(select(tracking.c.position).where(tracking.c.name.in_(names)).with_for_update())
+            while events := projector.read(position):
+                for projection in fresh:
+                    apply_batch(projection, conn, events, after=position)
+                position = events[-1][0]
+            for live_projection, fresh_projection in zip(projections, fresh, strict=True):
+                for name, live in live_projection.t.by_name.items():
+                    conn.execute(delete(live))
+                    columns = [c.name for c in live.columns]
+                    source = select(*[fresh_projection.t[name].c[c] for c in columns])
+                    conn.execute(insert(live).from_select(columns, source))
+            conn.execute(update(tracking).where(tracking.c.name.in_(names)).values(position=position))
     return position
 
 
@@ -92,7 +91,7 @@ def verify(projector: Projector, projection: Projection) -> list[str]:
     with projector.lock, fresh_copy(projector, projection, "__verify") as fresh:
         with projector.engine.connect() as conn:
             position = projection.position(conn)
-        replay(projector, fresh, position)
+        replay(projector, [fresh], position)
         differences = []
         with projector.engine.connect() as conn:
             for name, live in projection.t.by_name.items():

@@ -32,6 +32,7 @@ def apply_batch(projection: Projection, conn: Connection, events: list[tuple[int
     for notification_id, event in events:
         if notification_id > after and projection.handles(event):
             projection.apply(conn, event, notification_id)
+    projection.end_batch(conn)
 
 
 class AlreadyProjected(Exception):
