@@ -7,14 +7,28 @@ stories of every column of a board, say), one query for all of them.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Engine, and_, exists, false, func, literal, or_, select, true, tuple_
-from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
+import sqlalchemy as sa
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    and_,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    tuple_,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, Session, aliased
+from sqlmodel import col
 
 from storyline_service.readmodels import (
     AuditEntryRow,
@@ -31,17 +45,21 @@ stories = StoryRow.__table__  # type: ignore[attr-defined]
 
 M = TypeVar("M")
 Keyset = tuple[Any, ...]  # the sort key of the last row already seen
-Attr = InstrumentedAttribute[Any]
+Attr = Mapped[Any]
 
 # Sort orders of the paged lists, and each row's position in them.
-STORY_ORDER: tuple[Attr, ...] = (StoryRow.rank, StoryRow.number)  # type: ignore[assignment]
-SPRINT_ORDER: tuple[Attr, ...] = (SprintRow.start_date, SprintRow.id)  # type: ignore[assignment]
-AUDIT_ORDER: tuple[Attr, ...] = (AuditEntryRow.sequence,)  # type: ignore[assignment]
-BOARD_ORDER: tuple[Attr, ...] = (BoardRow.key,)  # type: ignore[assignment]
+STORY_ORDER: tuple[Attr, ...] = (col(StoryRow.rank), col(StoryRow.number))
+SPRINT_ORDER: tuple[Attr, ...] = (col(SprintRow.start_date), col(SprintRow.id))
+AUDIT_ORDER: tuple[Attr, ...] = (col(AuditEntryRow.sequence),)
+BOARD_ORDER: tuple[Attr, ...] = (col(BoardRow.key),)
+
+
+def _name(attr: Attr) -> str:
+    return str(attr.key)  # type: ignore[attr-defined]
 
 
 def sort_key(row: Any, order: Sequence[Attr]) -> Keyset:
-    return tuple(getattr(row, attr.key) for attr in order)
+    return tuple(getattr(row, _name(attr)) for attr in order)
 
 
 @dataclass(frozen=True)
@@ -84,13 +102,15 @@ def _utc(moment: datetime) -> datetime:
 
 def _in_category(category: str) -> ColumnElement[bool]:
     return exists().where(
-        ColumnRow.board_key == StoryRow.board_key,
-        ColumnRow.key == StoryRow.column,
-        ColumnRow.category == category,
+        col(ColumnRow.board_key) == col(StoryRow.board_key),
+        col(ColumnRow.key) == col(StoryRow.column),
+        col(ColumnRow.category) == category,
     )
 
 
 def _partition_filter(partition: Sequence[Attr], values: Sequence[tuple[Any, ...]]) -> ColumnElement[bool]:
+    if not partition:
+        return true()
     if len(partition) == 1:
         return partition[0].in_([value[0] for value in values])
     return or_(*(and_(*(a == v for a, v in zip(partition, value, strict=True))) for value in values))
@@ -153,20 +173,25 @@ class Reads:
         after: Keyset | None,
     ) -> dict[tuple[Any, ...], list[M]]:
         """Up to ``limit`` rows after ``after`` of each partition, in ``order``."""
-        where = [_partition_filter(partition, values), *conditions]
+        where = list(conditions)
         if after is not None:
             where.append(tuple_(*order) > tuple_(*after))
-        if len(values) == 1:
-            query: Any = select(model).where(*where).order_by(*order).limit(limit)
-        else:
-            # One query for every partition: number each partition's rows, keep the first few.
-            number = func.row_number().over(partition_by=partition, order_by=order).label("_n")
-            inner = select(model, number).where(*where).subquery()
-            query = select(aliased(model, inner)).where(inner.c._n <= limit).order_by(inner.c._n)
+        # One indexed, limited scan per partition, all in one query.
+        parts = [
+            select(model).where(_partition_filter(partition, [value]), *where).order_by(*order).limit(limit)
+            for value in values
+        ]
+        query: Any = parts[0]
+        if len(parts) > 1:
+            pages_of_all = union_all(*(part.subquery().select() for part in parts)).subquery()
+            query = select(aliased(model, pages_of_all))
         pages: dict[tuple[Any, ...], list[M]] = {value: [] for value in values}
         with self._session() as session:
             for row in session.scalars(query):
-                pages[tuple(getattr(row, attr.key) for attr in partition)].append(row)
+                pages[sort_key(row, partition)].append(row)
+        if len(values) > 1:  # a union keeps no order
+            for rows in pages.values():
+                rows.sort(key=lambda row: sort_key(row, order))
         return pages
 
     def _counts(
@@ -198,15 +223,15 @@ class Reads:
 
     def boards_by_key(self, keys: Sequence[str]) -> dict[str, BoardRow]:
         with self._session() as session:
-            rows = session.scalars(select(BoardRow).where(BoardRow.key.in_(keys)))  # type: ignore[attr-defined]
+            rows = session.scalars(select(BoardRow).where(col(BoardRow.key).in_(keys)))
             return {row.key: row for row in rows}
 
     def columns_of(self, board_keys: Sequence[str]) -> dict[str, list[ColumnRow]]:
         columns: dict[str, list[ColumnRow]] = {key: [] for key in board_keys}
         query = (
             select(ColumnRow)
-            .where(ColumnRow.board_key.in_(board_keys))  # type: ignore[attr-defined]
-            .order_by(ColumnRow.board_key, ColumnRow.position)
+            .where(col(ColumnRow.board_key).in_(board_keys))
+            .order_by(col(ColumnRow.board_key), col(ColumnRow.position))
         )
         with self._session() as session:
             for row in session.scalars(query):
@@ -214,7 +239,7 @@ class Reads:
         return columns
 
     def roles_of(self, user: str) -> list[RoleRow]:
-        query = select(RoleRow).where(RoleRow.user == user).order_by(RoleRow.board_key)
+        query = select(RoleRow).where(col(RoleRow.user) == user).order_by(col(RoleRow.board_key))
         with self._session() as session:
             return list(session.scalars(query))
 
@@ -222,46 +247,48 @@ class Reads:
 
     def stories_by_key(self, keys: Sequence[str]) -> dict[str, StoryRow]:
         with self._session() as session:
-            rows = session.scalars(select(StoryRow).where(StoryRow.key.in_(keys)))  # type: ignore[attr-defined]
+            rows = session.scalars(select(StoryRow).where(col(StoryRow.key).in_(keys)))
             return {row.key: row for row in rows}
 
     def _story_conditions(self, criteria: StoryCriteria) -> list[ColumnElement[bool]]:
         c = criteria
         where: list[ColumnElement[bool]] = []
         if c.archived is not None:
-            where.append(StoryRow.archived == c.archived)  # type: ignore[arg-type]
+            where.append(col(StoryRow.archived) == c.archived)
         if c.text:
             text = c.text
             where.append(
                 or_(
-                    StoryRow.title.icontains(text, autoescape=True),  # type: ignore[attr-defined]
-                    StoryRow.description.icontains(text, autoescape=True),  # type: ignore[attr-defined]
+                    col(StoryRow.title).icontains(text, autoescape=True),
+                    col(StoryRow.description).icontains(text, autoescape=True),
                 )
             )
         for attr, value in (
-            (StoryRow.assignee, c.assignee),
-            (StoryRow.type, c.type),
-            (StoryRow.epic_key, c.epic_key),
-            (StoryRow.sprint_id, c.sprint_id),
+            (col(StoryRow.assignee), c.assignee),
+            (col(StoryRow.type), c.type),
+            (col(StoryRow.epic_key), c.epic_key),
+            (col(StoryRow.sprint_id), c.sprint_id),
         ):
             if value is not None:
-                where.append(attr == value)  # type: ignore[arg-type]
+                where.append(attr == value)
         if c.label is not None:
             where.append(self._has_label(c.label))
         if c.category is not None:
             where.append(_in_category(c.category))
         if c.blocked is not None:
-            blocked = StoryRow.blocked_reason.is_not(None)  # type: ignore[union-attr]
+            blocked = col(StoryRow.blocked_reason).is_not(None)
             where.append(blocked if c.blocked else ~blocked)
         if c.backlog:
-            open_sprint = exists().where(SprintRow.id == StoryRow.sprint_id, SprintRow.state != "CLOSED")
+            open_sprint = exists().where(
+                col(SprintRow.id) == col(StoryRow.sprint_id), col(SprintRow.state) != "CLOSED"
+            )
             where += [~_in_category("DONE"), ~open_sprint]
         return where
 
     def _has_label(self, label: str) -> ColumnElement[bool]:
         labels = stories.c.labels
         if self.engine.dialect.name == "postgresql":
-            return func.jsonb_exists(func.cast(labels, literal_column_type("jsonb")), label)  # type: ignore[no-any-return]
+            return sa.cast(labels, JSONB).contains([label])
         each = func.json_each(labels).table_valued("value")
         return exists(select(literal(1)).select_from(each).where(each.c.value == label))
 
@@ -288,30 +315,35 @@ class Reads:
 
     def sprints_by_id(self, ids: Sequence[str]) -> dict[str, SprintRow]:
         with self._session() as session:
-            rows = session.scalars(select(SprintRow).where(SprintRow.id.in_(ids)))  # type: ignore[attr-defined]
+            rows = session.scalars(select(SprintRow).where(col(SprintRow.id).in_(ids)))
             return {row.id: row for row in rows}
 
     def sprint_pages(
-        self, board_keys: Sequence[str], state: str | None, limit: int, after: Keyset | None
-    ) -> dict[str, list[SprintRow]]:
-        """Each board's sprints by planned start date."""
-        where = [] if state is None else [SprintRow.state == state]
-        pages = self._pages(
-            SprintRow, [SprintRow.board_key], [(k,) for k in board_keys], where, SPRINT_ORDER, limit, after  # type: ignore[list-item]
-        )
-        return {key[0]: rows for key, rows in pages.items()}
+        self,
+        partition: Sequence[str],
+        values: Sequence[tuple[Any, ...]],
+        state: str | None,
+        limit: int,
+        after: Keyset | None,
+    ) -> dict[tuple[Any, ...], list[SprintRow]]:
+        """The sprints of each partition (say, by ``("board_key",)``), by planned start."""
+        attrs = [getattr(SprintRow, name) for name in partition]
+        where = [] if state is None else [col(SprintRow.state) == state]
+        return self._pages(SprintRow, attrs, values, where, SPRINT_ORDER, limit, after)
 
-    def sprint_counts(self, board_keys: Sequence[str], state: str | None) -> dict[str, int]:
-        where = [] if state is None else [SprintRow.state == state]
-        counts = self._counts([SprintRow.board_key], [(k,) for k in board_keys], where)  # type: ignore[list-item]
-        return {key[0]: count for key, count in counts.items()}
+    def sprint_counts(
+        self, partition: Sequence[str], values: Sequence[tuple[Any, ...]], state: str | None
+    ) -> dict[tuple[Any, ...], int]:
+        attrs = [getattr(SprintRow, name) for name in partition]
+        where = [] if state is None else [col(SprintRow.state) == state]
+        return self._counts(attrs, values, where)
 
     def epics_of(self, board_keys: Sequence[str]) -> dict[str, list[EpicRow]]:
         epics: dict[str, list[EpicRow]] = {key: [] for key in board_keys}
         query = (
             select(EpicRow)
-            .where(EpicRow.board_key.in_(board_keys))  # type: ignore[attr-defined]
-            .order_by(EpicRow.board_key, EpicRow.number)
+            .where(col(EpicRow.board_key).in_(board_keys))
+            .order_by(col(EpicRow.board_key), col(EpicRow.number))
         )
         with self._session() as session:
             for row in session.scalars(query):
@@ -320,22 +352,22 @@ class Reads:
 
     def epics_by_key(self, keys: Sequence[str]) -> dict[str, EpicRow]:
         with self._session() as session:
-            rows = session.scalars(select(EpicRow).where(EpicRow.key.in_(keys)))  # type: ignore[attr-defined]
+            rows = session.scalars(select(EpicRow).where(col(EpicRow.key).in_(keys)))
             return {row.key: row for row in rows}
 
     def epic_totals(self, keys: Sequence[str]) -> dict[str, EpicTotals]:
         """Points of each epic's stories that are not archived: all, and those in a DONE column."""
-        points = func.coalesce(StoryRow.points, 0.0)
+        points = func.coalesce(col(StoryRow.points), 0.0)
         done = func.sum(points).filter(_in_category("DONE"))
         query = (
-            select(StoryRow.epic_key, func.sum(points), done)
-            .where(StoryRow.epic_key.in_(keys), StoryRow.archived.is_(False))  # type: ignore[union-attr,attr-defined]
-            .group_by(StoryRow.epic_key)
+            select(col(StoryRow.epic_key), func.sum(points), done)
+            .where(col(StoryRow.epic_key).in_(keys), col(StoryRow.archived).is_(False))
+            .group_by(col(StoryRow.epic_key))
         )
         totals = dict.fromkeys(keys, EpicTotals(0.0, 0.0))
         with self.engine.connect() as conn:
             for key, total, completed in conn.execute(query):
-                totals[key] = EpicTotals(float(total or 0), float(completed or 0))
+                totals[str(key)] = EpicTotals(float(total or 0), float(completed or 0))
         return totals
 
     # ----- the audit log -----
@@ -344,19 +376,19 @@ class Reads:
         c = criteria
         where: list[ColumnElement[bool]] = []
         for attr, value in (
-            (AuditEntryRow.board_key, c.board_key),
-            (AuditEntryRow.story_key, c.story_key),
-            (AuditEntryRow.sprint_id, c.sprint_id),
-            (AuditEntryRow.actor, c.actor),
+            (col(AuditEntryRow.board_key), c.board_key),
+            (col(AuditEntryRow.story_key), c.story_key),
+            (col(AuditEntryRow.sprint_id), c.sprint_id),
+            (col(AuditEntryRow.actor), c.actor),
         ):
             if value is not None:
-                where.append(attr == value)  # type: ignore[arg-type]
+                where.append(attr == value)
         if c.event_types is not None:
-            where.append(AuditEntryRow.event_type.in_(c.event_types))  # type: ignore[attr-defined]
+            where.append(col(AuditEntryRow.event_type).in_(c.event_types))
         if c.since is not None:
-            where.append(AuditEntryRow.occurred_at >= _utc(c.since))  # type: ignore[arg-type]
+            where.append(col(AuditEntryRow.occurred_at) >= _utc(c.since))
         if c.until is not None:
-            where.append(AuditEntryRow.occurred_at < _utc(c.until))  # type: ignore[arg-type]
+            where.append(col(AuditEntryRow.occurred_at) < _utc(c.until))
         return where
 
     def audit_pages(
@@ -384,19 +416,19 @@ class Reads:
 
     def last_audit_sequence(self) -> int:
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.max(AuditEntryRow.sequence))).scalar() or 0)
+            return int(conn.execute(select(func.max(col(AuditEntryRow.sequence)))).scalar() or 0)
 
     # ----- identity and health -----
 
     def find_node(self, node_id: str) -> tuple[str, str] | None:
         """The type name and key (the id, for sprints) of the board, story, sprint or epic with this id."""
         query = (
-            select(literal("Board"), BoardRow.key)
-            .where(BoardRow.id == node_id)
+            select(literal("Board"), col(BoardRow.key))
+            .where(col(BoardRow.id) == node_id)
             .union_all(
-                select(literal("Story"), StoryRow.key).where(StoryRow.id == node_id),
-                select(literal("Sprint"), SprintRow.id).where(SprintRow.id == node_id),
-                select(literal("Epic"), EpicRow.key).where(EpicRow.id == node_id),
+                select(literal("Story"), col(StoryRow.key)).where(col(StoryRow.id) == node_id),
+                select(literal("Sprint"), col(SprintRow.id)).where(col(SprintRow.id) == node_id),
+                select(literal("Epic"), col(EpicRow.key)).where(col(EpicRow.id) == node_id),
             )
         )
         with self.engine.connect() as conn:
@@ -406,8 +438,5 @@ class Reads:
     def projection_positions(self) -> dict[str, int]:
         """Raises if the database cannot be reached."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(ProjectionTracking.name, ProjectionTracking.position)).all()
+            rows = conn.execute(select(col(ProjectionTracking.name), col(ProjectionTracking.position))).all()
         return {str(name): int(position) for name, position in rows}
-
-
-_ = (true, false)

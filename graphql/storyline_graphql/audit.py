@@ -1,0 +1,144 @@
+"""The audit log: every recorded event as people read it, queried, paged and pushed live."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from graphql import GraphQLError
+from storyline_graphql.common import Connection, Node, load_connection, page_request
+from storyline_graphql.context import Info
+from storyline_service.queries import AUDIT_ORDER, AuditCriteria
+from storyline_service.readmodels import AuditEntryRow
+
+ID_PREFIX = "audit-"
+# How often a subscription looks for new entries; they may come from any process.
+POLL_SECONDS = 0.25
+
+
+@strawberry.type
+class FieldChange:
+    field: str
+    from_: JSON | None = strawberry.field(name="from")
+    to: JSON | None
+
+
+@strawberry.type(description="One recorded domain event, as people read it.")
+class AuditEntry(Node):
+    id: strawberry.ID
+    sequence: int = strawberry.field(description="Position in the whole event log.")
+    occurred_at: datetime
+    recorded_at: datetime
+    actor: str
+    board_key: str
+    entity_type: str = strawberry.field(description="Board, Story, Sprint or Epic.")
+    entity_key: str = strawberry.field(description="PAY-12, a sprint id, ...")
+    event_type: str = strawberry.field(description="e.g. StoryMoved")
+    summary: str = strawberry.field(description='e.g. "alice moved PAY-12 from Doing to Done"')
+    changes: list[FieldChange]
+
+    @classmethod
+    def from_row(cls, row: AuditEntryRow) -> AuditEntry:
+        return cls(
+            id=strawberry.ID(f"{ID_PREFIX}{row.sequence}"),
+            sequence=row.sequence,
+            occurred_at=row.occurred_at,
+            recorded_at=row.recorded_at,
+            actor=row.actor,
+            board_key=row.board_key,
+            entity_type=row.entity_type,
+            entity_key=row.entity_key,
+            event_type=row.event_type,
+            summary=row.summary,
+            changes=[FieldChange(field=c["field"], from_=c["from"], to=c["to"]) for c in row.changes],
+        )
+
+
+def audit_sequence(node_id: str) -> int | None:
+    """The sequence an audit entry's id names, if it names one."""
+    number = node_id.removeprefix(ID_PREFIX)
+    return int(number) if node_id.startswith(ID_PREFIX) and number.isdigit() else None
+
+
+@strawberry.input
+class AuditFilter:
+    board_key: str | None = None
+    story_key: str | None = None
+    sprint_id: strawberry.ID | None = None
+    actor: str | None = None
+    event_types: list[str] | None = None
+    from_: datetime | None = strawberry.field(
+        default=None, name="from", description="Occurred at or after this time."
+    )
+    to: datetime | None = strawberry.field(default=None, description="Occurred before this time.")
+
+    def criteria(self) -> AuditCriteria:
+        return AuditCriteria(
+            board_key=self.board_key,
+            story_key=self.story_key,
+            sprint_id=self.sprint_id,
+            actor=self.actor,
+            event_types=None if self.event_types is None else tuple(self.event_types),
+            since=self.from_,
+            until=self.to,
+        )
+
+
+async def audit_connection(
+    info: Info,
+    partition: tuple[str, ...],
+    value: tuple[Any, ...],
+    criteria: AuditCriteria,
+    first: int | None,
+    after: str | None,
+) -> Connection[AuditEntry]:
+    """Audit entries in log order, oldest first."""
+    loaders = info.context.loaders
+    return await load_connection(
+        loaders.audit_pages,
+        loaders.audit_counts,
+        partition=partition,
+        value=value,
+        criteria=criteria,
+        page=page_request(info, first, after, "audit", AUDIT_ORDER),
+        kind="audit",
+        order=AUDIT_ORDER,
+        node=AuditEntry.from_row,
+    )
+
+
+@strawberry.type
+class AuditQuery:
+    @strawberry.field(description="Recorded events in log order, oldest first.")
+    async def audit_log(
+        self, info: Info, filter: AuditFilter | None = None, first: int | None = 50, after: str | None = None
+    ) -> Connection[AuditEntry]:
+        criteria = filter.criteria() if filter else AuditCriteria()
+        return await audit_connection(info, (), (), criteria, first, after)
+
+
+@strawberry.type
+class AuditSubscription:
+    @strawberry.subscription(description="Every event on the board, as recorded.")
+    async def board_events(self, info: Info, board_key: str) -> AsyncGenerator[AuditEntry, None]:
+        reads = info.context.reads
+        if await info.context.loaders.board.load(board_key) is None:
+            raise GraphQLError(f"board {board_key} not found", extensions={"code": "NOT_FOUND"})
+        # Polling the shared table sees entries projected by any process, not only this one.
+        last = await asyncio.to_thread(reads.last_audit_sequence)
+        criteria = AuditCriteria(board_key=board_key)
+        while True:
+            pages = await asyncio.to_thread(
+                reads.audit_pages, ("board_key",), [(board_key,)], criteria, 100, (last,)
+            )
+            entries = pages[(board_key,)]
+            for row in entries:
+                last = row.sequence
+                yield AuditEntry.from_row(row)
+            if not entries:
+                await asyncio.sleep(POLL_SECONDS)

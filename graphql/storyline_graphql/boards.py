@@ -1,0 +1,282 @@
+"""Boards: their workflow columns, the people on them, and the board-level lists."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+
+from storyline_graphql.analytics import BoardAnalytics
+from storyline_graphql.audit import AuditEntry, audit_connection
+from storyline_graphql.common import (
+    BackfillInput,
+    Connection,
+    MutationInput,
+    Node,
+    UserError,
+    VersionedInput,
+    make_connection,
+    page_request,
+    run_command,
+)
+from storyline_graphql.context import Info
+from storyline_graphql.enums import Role, SprintState, StatusCategory
+from storyline_service.application import Caller
+from storyline_service.queries import BOARD_ORDER, AuditCriteria, StoryCriteria
+from storyline_service.readmodels import BoardRow, ColumnRow
+
+if TYPE_CHECKING:
+    from storyline_graphql.epics import Epic
+    from storyline_graphql.sprints import Sprint
+    from storyline_graphql.stories import Story, StoryFilter
+
+LazyStory = Annotated["Story", strawberry.lazy("storyline_graphql.stories")]
+LazyStoryFilter = Annotated["StoryFilter", strawberry.lazy("storyline_graphql.stories")]
+LazySprint = Annotated["Sprint", strawberry.lazy("storyline_graphql.sprints")]
+LazyEpic = Annotated["Epic", strawberry.lazy("storyline_graphql.epics")]
+
+Command = Callable[[Caller], str]
+
+
+@strawberry.type
+class Column:
+    key: str
+    name: str
+    category: StatusCategory
+    wip_limit: int | None
+    board_key: strawberry.Private[str]
+
+    @classmethod
+    def from_row(cls, row: ColumnRow) -> Column:
+        return cls(
+            key=row.key,
+            name=row.name,
+            category=StatusCategory(row.category),
+            wip_limit=row.wip_limit,
+            board_key=row.board_key,
+        )
+
+    @strawberry.field(description="By rank: every story in the column, or only one sprint's.")
+    async def stories(
+        self,
+        info: Info,
+        sprint_id: strawberry.ID | None = None,
+        first: int | None = 100,
+        after: str | None = None,
+    ) -> Connection[LazyStory]:
+        from storyline_graphql.stories import story_connection
+
+        criteria = StoryCriteria(sprint_id=sprint_id)
+        partition = ("board_key", "column")
+        return await story_connection(info, partition, (self.board_key, self.key), criteria, first, after)
+
+
+@strawberry.type
+class Board(BoardAnalytics, Node):
+    id: strawberry.ID
+    key: str
+    name: str
+    version: int
+    active_sprint_id: strawberry.Private[str | None]
+
+    @classmethod
+    def from_row(cls, row: BoardRow) -> Board:
+        return cls(
+            id=strawberry.ID(row.id),
+            key=row.key,
+            name=row.name,
+            version=row.version,
+            active_sprint_id=row.active_sprint_id,
+        )
+
+    @strawberry.field(description="The workflow, in order.")
+    async def columns(self, info: Info) -> list[Column]:
+        return [Column.from_row(row) for row in await info.context.loaders.columns.load(self.key)]
+
+    @strawberry.field(description="By rank: not done, not in a planned or active sprint.")
+    async def backlog(
+        self, info: Info, first: int | None = 50, after: str | None = None
+    ) -> Connection[LazyStory]:
+        from storyline_graphql.stories import story_connection
+
+        criteria = StoryCriteria(backlog=True)
+        return await story_connection(info, ("board_key",), (self.key,), criteria, first, after)
+
+    @strawberry.field(description="By planned start date.")
+    async def sprints(
+        self, info: Info, state: SprintState | None = None, first: int | None = 20, after: str | None = None
+    ) -> Connection[LazySprint]:
+        from storyline_graphql.sprints import sprint_connection
+
+        return await sprint_connection(info, self.key, state.value if state else None, first, after)
+
+    @strawberry.field
+    async def active_sprint(self, info: Info) -> LazySprint | None:
+        from storyline_graphql.sprints import load_sprint
+
+        return await load_sprint(info, self.active_sprint_id) if self.active_sprint_id else None
+
+    @strawberry.field(description="By rank; archived ones only when asked.")
+    async def stories(
+        self,
+        info: Info,
+        filter: LazyStoryFilter | None = None,
+        first: int | None = 50,
+        after: str | None = None,
+    ) -> Connection[LazyStory]:
+        from storyline_graphql.stories import story_connection
+
+        criteria = filter.criteria() if filter else StoryCriteria()
+        return await story_connection(info, ("board_key",), (self.key,), criteria, first, after)
+
+    @strawberry.field
+    async def epics(self, info: Info) -> list[LazyEpic]:
+        from storyline_graphql.epics import Epic
+
+        return [Epic.from_row(row) for row in await info.context.loaders.epics.load(self.key)]
+
+    @strawberry.field(description="Everything recorded on the board, in log order.")
+    async def history(
+        self, info: Info, first: int | None = 50, after: str | None = None
+    ) -> Connection[AuditEntry]:
+        criteria = AuditCriteria()
+        return await audit_connection(info, ("board_key",), (self.key,), criteria, first, after)
+
+
+async def load_board(info: Info, key: str) -> Board | None:
+    row = await info.context.loaders.board.load(key)
+    return Board.from_row(row) if row else None
+
+
+@strawberry.type
+class BoardRole:
+    board_key: str
+    role: Role
+
+
+@strawberry.type
+class Viewer:
+    name: str
+
+    @strawberry.field
+    async def roles(self, info: Info) -> list[BoardRole]:
+        rows = await asyncio.to_thread(info.context.reads.roles_of, self.name)
+        return [BoardRole(board_key=row.board_key, role=Role(row.role)) for row in rows]
+
+
+@strawberry.type
+class BoardQuery:
+    @strawberry.field
+    def viewer(self, info: Info) -> Viewer:
+        return Viewer(name=info.context.actor)
+
+    @strawberry.field(description="By key.")
+    async def boards(self, info: Info, first: int | None = 20, after: str | None = None) -> Connection[Board]:
+        reads = info.context.reads
+        page = page_request(info, first, after, "board", BOARD_ORDER)
+        rows = await asyncio.to_thread(reads.boards, page.first + 1, page.after)
+        return make_connection(rows, page, "board", BOARD_ORDER, Board.from_row, lambda: _count(info))
+
+    @strawberry.field(description='e.g. "PAY"')
+    async def board(self, info: Info, key: str) -> Board | None:
+        return await load_board(info, key)
+
+
+async def _count(info: Info) -> int:
+    return await asyncio.to_thread(info.context.reads.board_count)
+
+
+# ----- mutations -----
+
+
+@strawberry.input
+class ColumnInput:
+    key: str
+    name: str
+    category: StatusCategory
+    wip_limit: int | None = None
+
+
+def column_dicts(columns: list[ColumnInput]) -> list[dict[str, Any]]:
+    return [
+        {"key": c.key, "name": c.name, "category": c.category.value, "wip_limit": c.wip_limit}
+        for c in columns
+    ]
+
+
+@strawberry.input
+class CreateBoardInput(BackfillInput):
+    key: str = strawberry.field(description="2-10 upper-case letters")
+    name: str
+    columns: list[ColumnInput] | None = strawberry.field(
+        default=None, description="Default: To Do / In Progress / Done"
+    )
+
+
+@strawberry.input
+class ConfigureColumnsInput(VersionedInput):
+    board_key: str
+    columns: list[ColumnInput]
+
+
+@strawberry.input
+class GrantRoleInput(MutationInput):
+    board_key: str
+    user: str
+    role: Role
+
+
+@strawberry.input
+class RevokeRoleInput(MutationInput):
+    board_key: str
+    user: str
+
+
+@strawberry.type
+class BoardPayload:
+    board: Board | None
+    errors: list[UserError]
+    client_mutation_id: str | None
+
+
+async def board_payload(info: Info, input: MutationInput, command: Command) -> BoardPayload:
+    key, errors = await run_command(info, input, command)
+    board = await load_board(info, key) if key else None
+    return BoardPayload(board=board, errors=errors, client_mutation_id=input.client_mutation_id)
+
+
+@strawberry.type
+class BoardMutations:
+    @strawberry.mutation
+    async def create_board(self, info: Info, input: CreateBoardInput) -> BoardPayload:
+        columns = None if input.columns is None else column_dicts(input.columns)
+        return await board_payload(
+            info, input, lambda caller: info.context.app.create_board(caller, input.key, input.name, columns)
+        )
+
+    @strawberry.mutation
+    async def configure_columns(self, info: Info, input: ConfigureColumnsInput) -> BoardPayload:
+        columns = column_dicts(input.columns)
+        return await board_payload(
+            info,
+            input,
+            lambda caller: info.context.app.configure_columns(
+                caller, input.board_key, columns, input.expected_version
+            ),
+        )
+
+    @strawberry.mutation
+    async def grant_role(self, info: Info, input: GrantRoleInput) -> BoardPayload:
+        return await board_payload(
+            info,
+            input,
+            lambda caller: info.context.app.grant_role(caller, input.board_key, input.user, input.role.value),
+        )
+
+    @strawberry.mutation
+    async def revoke_role(self, info: Info, input: RevokeRoleInput) -> BoardPayload:
+        return await board_payload(
+            info, input, lambda caller: info.context.app.revoke_role(caller, input.board_key, input.user)
+        )

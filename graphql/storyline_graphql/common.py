@@ -1,0 +1,215 @@
+"""What every feature shares: Node, errors as data, Relay connections with opaque cursors."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from strawberry.dataloader import DataLoader
+
+from graphql import GraphQLError
+from storyline_domain.errors import DomainError
+from storyline_graphql.context import Info
+from storyline_graphql.loaders import CountKey, PageKey
+from storyline_service.application import Caller
+from storyline_service.queries import Attr, Keyset, sort_key
+
+T = TypeVar("T")
+R = TypeVar("R")
+C = TypeVar("C")
+
+
+@strawberry.interface(description="An object with a globally unique id, fetchable with `node(id:)`.")
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="How many there are in all, on every page.")
+    async def total_count(self) -> int:
+        return await self.count()
+
+
+@strawberry.enum
+class ErrorCode(Enum):
+    NOT_FOUND = "NOT_FOUND"
+    VALIDATION = "VALIDATION"
+    CONFLICT = strawberry.enum_value(
+        "CONFLICT", description="expectedVersion mismatch, or a concurrent change"
+    )
+    INVALID_TRANSITION = strawberry.enum_value(
+        "INVALID_TRANSITION", description="e.g. starting a sprint while another is active"
+    )
+    WIP_LIMIT = strawberry.enum_value("WIP_LIMIT", description="moving into a column at its WIP limit")
+    FORBIDDEN = "FORBIDDEN"
+
+
+@strawberry.type
+class UserError:
+    code: ErrorCode
+    message: str
+    field: str | None = strawberry.field(description="The input field at fault, when one is.")
+
+
+def user_error(error: DomainError) -> UserError:
+    return UserError(code=ErrorCode(error.code), message=error.message, field=error.field)
+
+
+def validation_error(message: str) -> GraphQLError:
+    """For bad arguments of query fields (mutations answer with a UserError instead)."""
+    return GraphQLError(message, extensions={"code": "VALIDATION"})
+
+
+# ----- mutations -----
+
+
+@strawberry.input
+class MutationInput:
+    client_mutation_id: str | None = strawberry.field(
+        default=None,
+        description="Idempotency key: the same key with the same input replays the first result.",
+    )
+
+
+@strawberry.input
+class BackfillInput(MutationInput):
+    occurred_at: datetime | None = strawberry.field(
+        default=None,
+        description="Backfills history (needs the IMPORT permission); the time of recording when absent.",
+    )
+
+
+@strawberry.input
+class VersionedInput(BackfillInput):
+    expected_version: int | None = strawberry.field(
+        default=None, description="Optimistic concurrency: a mismatch is a CONFLICT and records nothing."
+    )
+
+
+async def run_command(
+    info: Info, input: MutationInput, command: Callable[[Caller], str]
+) -> tuple[str | None, list[UserError]]:
+    """Runs one application command: its result (a key or id), or the rule it broke."""
+    context = info.context
+    caller = context.caller(input.client_mutation_id, getattr(input, "occurred_at", None))
+    try:
+        # Commands block on the database; keep them off the event loop.
+        result = await asyncio.to_thread(command, caller)
+    except DomainError as error:
+        return None, [user_error(error)]
+    context.forget_reads()
+    return result, []
+
+
+# ----- pagination -----
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    first: int
+    after: Keyset | None
+
+
+def encode_cursor(kind: str, key: Keyset) -> str:
+    raw = json.dumps([kind, *key], separators=(",", ":"), default=str)
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def decode_cursor(cursor: str, kind: str, arity: int) -> list[Any]:
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (binascii.Error, ValueError, UnicodeError):
+        decoded = None
+    if not isinstance(decoded, list) or len(decoded) != arity + 1 or decoded[0] != kind:
+        raise validation_error(f"`after` is not a cursor of this list: {cursor!r}")
+    return decoded[1:]
+
+
+def page_request(
+    info: Info,
+    first: int | None,
+    after: str | None,
+    kind: str,
+    order: Sequence[Attr],
+    parse: Callable[[list[Any]], Keyset] = tuple,
+) -> PageRequest:
+    """Checks ``first`` against the ceiling (refused, never clamped) and decodes ``after``."""
+    ceiling = info.context.max_page_size
+    if first is None:
+        raise validation_error("`first` must be a number; leave it out for the default page size")
+    if first < 0:
+        raise validation_error(f"`first` must not be negative (got {first})")
+    if first > ceiling:
+        raise validation_error(f"`first` may be at most {ceiling} (got {first}); page with `after`")
+    if after is None:
+        return PageRequest(first, None)
+    try:
+        return PageRequest(first, parse(decode_cursor(after, kind, len(order))))
+    except (TypeError, ValueError):
+        raise validation_error(f"`after` is not a cursor of this list: {after!r}") from None
+
+
+def make_connection(
+    rows: Sequence[R],
+    page: PageRequest,
+    kind: str,
+    order: Sequence[Attr],
+    node: Callable[[R], T],
+    count: Callable[[], Awaitable[int]],
+) -> Connection[T]:
+    """``rows`` holds up to one row more than the page, which tells whether another page follows."""
+    edges = [
+        Edge(cursor=encode_cursor(kind, sort_key(row, order)), node=node(row)) for row in rows[: page.first]
+    ]
+    page_info = PageInfo(
+        has_next_page=len(rows) > page.first,
+        has_previous_page=page.after is not None,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
+    return Connection(edges=edges, page_info=page_info, count=count)
+
+
+async def load_connection(
+    pages: DataLoader[PageKey[C], list[R]],
+    counts: DataLoader[CountKey[C], int],
+    *,
+    partition: tuple[str, ...],
+    value: tuple[Any, ...],
+    criteria: C,
+    page: PageRequest,
+    kind: str,
+    order: Sequence[Attr],
+    node: Callable[[R], T],
+) -> Connection[T]:
+    """One page of a list that many objects of a response may ask for: loaded in batches."""
+    rows = await pages.load(PageKey(partition, value, criteria, page.first + 1, page.after))
+    count_key = CountKey(partition, value, criteria)
+    return make_connection(rows, page, kind, order, node, lambda: counts.load(count_key))

@@ -1,0 +1,342 @@
+"""A GraphQL-over-HTTP compliant endpoint for a Strawberry schema.
+
+``GraphQLHTTPEndpoint`` subclasses strawberry's ASGI app (``strawberry.asgi.GraphQL``)
+and replaces only its HTTP handling; WebSocket subscriptions (graphql-transport-ws
+and graphql-ws), GraphiQL's HTML, ``process_result`` and the JSON hooks are reused.
+
+What the HTTP side adds over stock strawberry (GraphQL-over-HTTP spec):
+- ``Accept`` negotiation between ``application/graphql-response+json`` and
+  ``application/json`` (406 when neither is acceptable).
+- With ``application/graphql-response+json``, request errors (parse, validation,
+  variable coercion) are answered with 400 and without a ``data`` entry.
+- 405 (with ``Allow``) for mutations over GET and for methods other than GET/POST,
+  415 for non-JSON POST bodies, 413 above ``max_body_size``, 400 with a GraphQL
+  error body for malformed requests.
+
+Mount with ``endpoint.mount(app, "/graphql")`` (FastAPI or Starlette), or put
+``endpoint.routes("/graphql")`` into a router's routes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final, Literal, cast
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import MissingQueryError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.schema import BaseSchema
+from strawberry.schema.exceptions import (
+    CannotGetOperationTypeError,
+    InvalidOperationTypeError,
+)
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
+
+MediaType = Literal["application/json", "application/graphql-response+json"]
+JSON: Final = "application/json"
+GRAPHQL_RESPONSE_JSON: Final = "application/graphql-response+json"
+ContextGetter = Callable[[HTTPConnection], Awaitable[Any]]
+"""Receives the ``Request`` (HTTP) or the ``WebSocket`` (subscriptions)."""
+
+
+class HTTPError(Exception):
+    """A request refused before execution, answered as ``{"errors": [...]}``."""
+
+    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+def parse_media_type(value: str) -> tuple[str, dict[str, str]]:
+    """Split ``type/subtype; k=v`` into a lowercased type and its parameters."""
+    media, *raw_params = (part.strip() for part in value.split(";"))
+    params = {}
+    for param in raw_params:
+        key, _, val = param.partition("=")
+        params[key.strip().lower()] = val.strip().strip('"')
+    return media.lower(), params
+
+
+def parse_accept(accept: str) -> list[tuple[str, float]]:
+    """``Accept`` media ranges with their q-values, in header order."""
+    ranges = []
+    for item in accept.split(","):
+        media, params = parse_media_type(item)
+        try:
+            q = float(params.get("q", "1"))
+        except ValueError:
+            q = 0.0  # a malformed q-value makes the range unusable
+        if media:
+            ranges.append((media, q))
+    return ranges
+
+
+def negotiate(accept: str) -> MediaType | None:
+    """Pick the response media type for an ``Accept`` header; None means 406."""
+    if not accept.strip():
+        return JSON  # spec: a missing Accept is treated as application/json
+    ranges = parse_accept(accept)
+    refused = {media for media, q in ranges if q <= 0}
+    # Stable sort: for equal q the client's order decides.
+    for media, _ in sorted((r for r in ranges if r[1] > 0), key=lambda r: -r[1]):
+        if media in (GRAPHQL_RESPONSE_JSON, JSON):
+            return cast(MediaType, media)
+        if media in ("*/*", "application/*"):
+            # Wildcards get application/json, the spec's default (audit 47DE).
+            return next((t for t in (JSON, GRAPHQL_RESPONSE_JSON) if t not in refused), None)
+    return None
+
+
+def is_request_error(result: ExecutionResult) -> bool:
+    """True when execution never started (parse/validation/coercion failure).
+
+    Field errors always carry a ``path``; errors raised before execution don't.
+    """
+    return (
+        result.data is None
+        and bool(result.errors)
+        and all(error.path is None for error in result.errors or ())
+    )
+
+
+def dumps(data: object) -> str:
+    try:
+        return orjson.dumps(data).decode()
+    except TypeError:  # e.g. ints wider than 64 bits: the stdlib copes
+        return json.dumps(data, separators=(",", ":"))
+
+
+class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
+    def __init__(
+        self,
+        schema: BaseSchema,
+        *,
+        graphiql: bool = True,
+        context_getter: ContextGetter | None = None,
+        root_value: Any = None,
+        allow_queries_via_get: bool = True,
+        max_body_size: int | None = 1024 * 1024,
+        unavailable: Callable[[BaseException], bool] | None = None,
+        **websocket_options: Any,
+    ) -> None:
+        """``websocket_options`` go to ``strawberry.asgi.GraphQL`` (keep_alive,
+        connection_init_wait_timeout, allowed_origins, ...). Multipart uploads,
+        batching and HTTP streaming (SSE, multipart subscriptions, @defer) are
+        not served by this endpoint. ``unavailable`` tells the errors that mean
+        the storage is down: a response with one is a 503, so clients retry."""
+        if schema.config.enable_experimental_incremental_execution:
+            raise ValueError("incremental delivery is not supported over HTTP here")
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if graphiql else None,
+            allow_queries_via_get=allow_queries_via_get,
+            **websocket_options,
+        )
+        self.context_getter = context_getter
+        self.root_value = root_value
+        self.max_body_size = max_body_size
+        self.unavailable = unavailable
+
+    # --- mounting -------------------------------------------------------------
+
+    def routes(self, path: str) -> list[BaseRoute]:
+        # `methods=None`: every method reaches us, so we answer 405 ourselves.
+        return [
+            Route(path, self, include_in_schema=False),
+            WebSocketRoute(path, self),
+        ]
+
+    def mount(self, app: Starlette, path: str) -> None:
+        """Serve HTTP and WebSocket on exactly ``path`` (no trailing-slash redirect)."""
+        app.router.routes.extend(self.routes(path))
+
+    # --- strawberry hooks (also used by the WebSocket handlers) ----------------
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Any:
+        if self.context_getter is None:
+            return await super().get_context(request, response)
+        return await self.context_getter(request)
+
+    async def get_root_value(self, request: Request | WebSocket) -> Any:
+        return self.root_value
+
+    def encode_json(self, data: object) -> str:
+        # Must stay `str`: strawberry's WebSocket adapter sends bytes as binary
+        # frames, which graphql-ws clients do not accept.
+        return dumps(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)
+
+    # --- HTTP -----------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)  # WebSocket: stock handling
+            return
+        response = await self.handle_http(Request(scope, receive))
+        await response(scope, receive, send)
+
+    async def handle_http(self, request: Request) -> Response:
+        media_type: MediaType = JSON  # used for errors found before negotiation
+        try:
+            if request.method not in ("GET", "POST"):
+                raise HTTPError(405, "GraphQL only supports GET and POST requests.", {"Allow": "GET, POST"})
+            if self.graphql_ide and self._wants_graphiql(request):
+                return await self.render_graphql_ide(request)
+            negotiated = negotiate(request.headers.get("accept", ""))
+            if negotiated is None:
+                raise HTTPError(406, f"Accept must allow {JSON} or {GRAPHQL_RESPONSE_JSON}.")
+            media_type = negotiated
+            return await self._execute(request, await self._parse(request), media_type)
+        except HTTPError as error:
+            body: GraphQLHTTPResponse = {"errors": [{"message": error.message}]}
+            return self._respond(body, error.status, media_type, error.headers)
+
+    def _wants_graphiql(self, request: Request) -> bool:
+        # A browser navigation: GET, no `query`, and HTML explicitly acceptable.
+        if request.method != "GET" or "query" in request.query_params:
+            return False
+        accept = parse_accept(request.headers.get("accept", ""))
+        return any(media == "text/html" and q > 0 for media, q in accept)
+
+    async def _parse(self, request: Request) -> GraphQLRequestData:
+        data: object
+        if request.method == "GET":
+            query_params = request.query_params
+            data = {
+                "query": query_params.get("query"),
+                "operationName": query_params.get("operationName"),
+                "variables": self._decode(query_params.get("variables") or "null"),
+                "extensions": self._decode(query_params.get("extensions") or "null"),
+            }
+        else:
+            media, params = parse_media_type(request.headers.get("content-type", ""))
+            if media != JSON or params.get("charset", "utf-8").lower() != "utf-8":
+                raise HTTPError(415, f"POST body must be {JSON} (utf-8).")
+            data = self._decode(await self._read_body(request))
+            if not isinstance(data, dict):
+                raise HTTPError(400, "The request body must be a JSON object.")
+
+        query, variables, operation_name, extensions = (
+            data.get(key) for key in ("query", "variables", "operationName", "extensions")
+        )
+        # `query` may be absent (persisted-query extensions supply the document);
+        # strawberry raises MissingQueryError later if nothing does.
+        for name, value, kind in (
+            ("query", query, str),
+            ("operationName", operation_name, str),
+            ("variables", variables, dict),
+            ("extensions", extensions, dict),
+        ):
+            if value is not None and not isinstance(value, kind):
+                expected = "a string" if kind is str else "an object"
+                raise HTTPError(400, f"`{name}` must be {expected} or null.")
+        return GraphQLRequestData(
+            query=query,
+            variables=variables,
+            operation_name=operation_name,
+            extensions=extensions,
+        )
+
+    def _decode(self, raw: str | bytes) -> Any:
+        try:
+            return self.decode_json(raw)
+        except ValueError as e:  # JSONDecodeError and bad UTF-8 are ValueErrors
+            raise HTTPError(400, "Unable to parse the request as JSON.") from e
+
+    async def _read_body(self, request: Request) -> bytes:
+        limit = self.max_body_size
+        if limit is None:
+            return await request.body()
+        too_large = HTTPError(413, f"The request body exceeds {limit} bytes.")
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise too_large  # refuse without reading anything
+        body = bytearray()
+        async for chunk in request.stream():  # chunked bodies have no length
+            body += chunk
+            if len(body) > limit:
+                raise too_large
+        return bytes(body)
+
+    async def _execute(self, request: Request, data: GraphQLRequestData, media_type: MediaType) -> Response:
+        is_get = request.method == "GET"
+        allowed: set[OperationType] = (
+            ({OperationType.QUERY} if self.allow_queries_via_get else set())
+            if is_get
+            else {OperationType.QUERY, OperationType.MUTATION}
+        )
+        sub_response = await self.get_sub_response(request)
+        context = await self.get_context(request, sub_response)
+        try:
+            result = await self.schema.execute(
+                data.query,
+                variable_values=data.variables,
+                context_value=context,
+                root_value=await self.get_root_value(request),
+                operation_name=data.operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=data.extensions,
+            )
+        except InvalidOperationTypeError as e:
+            reason = e.as_http_error_reason(request.method)
+            if is_get and e.operation_type is not OperationType.SUBSCRIPTION:
+                # Spec: a mutation (or a disabled GET query) over GET is a 405.
+                raise HTTPError(405, reason, {"Allow": "POST"}) from e
+            raise HTTPError(400, reason) from e  # subscriptions need the WebSocket
+        except CannotGetOperationTypeError as e:
+            raise HTTPError(400, e.as_http_error_reason()) from e
+        except MissingQueryError as e:
+            raise HTTPError(400, "No GraphQL query found in the request.") from e
+
+        body = await self.process_result(request, result)
+        if result.errors:
+            self._handle_errors(result.errors, body)  # strawberry hook (e.g. Sentry)
+        status = 200
+        if is_request_error(result):
+            body.pop("data", None)  # GraphQL spec: no `data` if execution never began
+            if media_type == GRAPHQL_RESPONSE_JSON:
+                status = 400  # application/json keeps 200 for compatibility
+        if self._storage_down(result):
+            return self._respond(body, 503, media_type, {"Retry-After": "1"}, sub_response)
+        return self._respond(body, status, media_type, sub_response=sub_response)
+
+    def _storage_down(self, result: ExecutionResult) -> bool:
+        unavailable = self.unavailable
+        return unavailable is not None and any(
+            error.original_error is not None and unavailable(error.original_error)
+            for error in result.errors or ()
+        )
+
+    def _respond(
+        self,
+        body: GraphQLHTTPResponse,
+        status: int,
+        media_type: MediaType,
+        headers: Mapping[str, str] | None = None,
+        sub_response: Response | None = None,
+    ) -> Response:
+        response = Response(
+            self.encode_json(body),
+            status_code=status,
+            media_type=f"{media_type}; charset=utf-8",
+            headers={"Vary": "Accept", **(headers or {})},
+        )
+        if sub_response is not None:  # headers/cookies/status set via context
+            response.headers.raw.extend(sub_response.headers.raw)
+            response.background = sub_response.background
+            if sub_response.status_code:
+                response.status_code = sub_response.status_code
+        return response

@@ -1,0 +1,127 @@
+"""The schema: each feature's queries, mutations and subscriptions merged, with Storyline's limits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import strawberry
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from graphql import GraphQLError
+from storyline_graphql.analytics import ANALYTICS_TYPES
+from storyline_graphql.audit import AuditEntry, AuditQuery, AuditSubscription, audit_sequence
+from storyline_graphql.boards import BoardMutations, BoardQuery, load_board
+from storyline_graphql.common import Node
+from storyline_graphql.context import Context, Info
+from storyline_graphql.epics import EpicMutations, load_epic
+from storyline_graphql.scalars import SCALARS
+from storyline_graphql.sprints import SprintMutations, SprintQuery, load_sprint
+from storyline_graphql.stories import StoryMutations, StoryQuery, load_story
+from storyline_service.settings import Settings
+
+log = logging.getLogger("storyline.graphql")
+
+# Generous for real clients (GraphiQL's introspection query is under 1,000 tokens), tight for abuse.
+MAX_ALIASES = 50
+MAX_TOKENS = 5_000
+CACHE_SIZE = 512
+
+
+@strawberry.type
+class NodeQuery:
+    @strawberry.field(description="Any board, story, sprint, epic or audit entry by its id.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        sequence = audit_sequence(id)
+        if sequence is not None:
+            row = await asyncio.to_thread(info.context.reads.audit_entry, sequence)
+            return AuditEntry.from_row(row) if row else None
+        found = await asyncio.to_thread(info.context.reads.find_node, id)
+        if found is None:
+            return None
+        kind, key = found
+        loaders = {"Board": load_board, "Story": load_story, "Sprint": load_sprint, "Epic": load_epic}
+        node: Node | None = await loaders[kind](info, key)
+        return node
+
+
+Query = merge_types("Query", (NodeQuery, BoardQuery, StoryQuery, SprintQuery, AuditQuery, *ANALYTICS_TYPES))
+Mutation = merge_types("Mutation", (BoardMutations, StoryMutations, EpicMutations, SprintMutations))
+Subscription = merge_types("Subscription", (AuditSubscription,))
+
+
+def is_unexpected(error: GraphQLError) -> bool:
+    """Errors raised on purpose are GraphQLErrors; anything else is a fault to hide."""
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError)
+
+
+def correlation_id(execution_context: ExecutionContext | None) -> str:
+    context = execution_context.context if execution_context else None
+    return context.correlation_id if isinstance(context, Context) else "-"
+
+
+class MaskFaults(MaskErrors):
+    """Unexpected exceptions reach clients as one line with the correlation id, nothing more."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=is_unexpected)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        cid = correlation_id(self.execution_context)
+        return GraphQLError(
+            f"Internal server error (correlation id {cid}).",
+            nodes=error.nodes,
+            path=error.path,
+            # Kept for the transport (a storage outage is a 503); clients never see it.
+            original_error=error.original_error,
+            extensions={"code": "INTERNAL_SERVER_ERROR", "correlationId": cid},
+        )
+
+
+class StorylineSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Client mistakes are the client's to read; faults go to the log in full.
+        for error in errors:
+            if is_unexpected(error):
+                log.error(
+                    "unexpected error in %s (correlation id %s): %s",
+                    ".".join(map(str, error.path or [])) or "the operation",
+                    correlation_id(execution_context),
+                    error.message,
+                    exc_info=error.original_error,
+                )
+
+
+def build_schema(settings: Settings) -> StorylineSchema:
+    extensions: list[Any] = [
+        ParserCache(maxsize=CACHE_SIZE),
+        ValidationCache(maxsize=CACHE_SIZE),
+        QueryDepthLimiter(max_depth=settings.max_query_depth),
+        MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        MaskFaults,
+    ]
+    if not settings.introspection:
+        extensions.append(DisableIntrospection())
+    return StorylineSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        config=StrawberryConfig(scalar_map=SCALARS, disable_field_suggestions=not settings.introspection),
+    )

@@ -1,0 +1,219 @@
+"""Sprints: time boxes of committed stories, planned, started and completed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+
+from storyline_graphql.analytics import SprintAnalytics
+from storyline_graphql.common import (
+    BackfillInput,
+    Connection,
+    Node,
+    UserError,
+    VersionedInput,
+    load_connection,
+    page_request,
+    run_command,
+)
+from storyline_graphql.context import Info
+from storyline_graphql.enums import SprintState
+from storyline_service.application import Caller
+from storyline_service.queries import SPRINT_ORDER, Keyset, StoryCriteria
+from storyline_service.readmodels import SprintRow
+
+if TYPE_CHECKING:
+    from storyline_graphql.stories import Story
+
+LazyStory = Annotated["Story", strawberry.lazy("storyline_graphql.stories")]
+
+
+@strawberry.type
+class Sprint(SprintAnalytics, Node):
+    id: strawberry.ID
+    name: str
+    goal: str | None
+    state: SprintState
+    start_date: date = strawberry.field(description="Planned.")
+    end_date: date = strawberry.field(description="Planned.")
+    started_at: datetime | None
+    completed_at: datetime | None
+    version: int
+    board_key: str
+
+    @classmethod
+    def from_row(cls, row: SprintRow) -> Sprint:
+        return cls(
+            id=strawberry.ID(row.id),
+            name=row.name,
+            goal=row.goal,
+            state=SprintState(row.state),
+            start_date=row.start_date,
+            end_date=row.end_date,
+            started_at=row.started_at,
+            completed_at=row.completed_at,
+            version=row.version,
+            board_key=row.board_key,
+        )
+
+    @strawberry.field(description="By rank.")
+    async def stories(
+        self, info: Info, first: int | None = 100, after: str | None = None
+    ) -> Connection[LazyStory]:
+        from storyline_graphql.stories import story_connection
+
+        return await story_connection(info, ("sprint_id",), (self.id,), StoryCriteria(), first, after)
+
+
+async def load_sprint(info: Info, sprint_id: str) -> Sprint | None:
+    row = await info.context.loaders.sprint.load(sprint_id)
+    return Sprint.from_row(row) if row else None
+
+
+def _sprint_keyset(values: list[Any]) -> Keyset:
+    start, sprint_id = values
+    return date.fromisoformat(start), str(sprint_id)
+
+
+async def sprint_connection(
+    info: Info, board_key: str, state: str | None, first: int | None, after: str | None
+) -> Connection[Sprint]:
+    loaders = info.context.loaders
+    return await load_connection(
+        loaders.sprint_pages,
+        loaders.sprint_counts,
+        partition=("board_key",),
+        value=(board_key,),
+        criteria=state,
+        page=page_request(info, first, after, "sprint", SPRINT_ORDER, _sprint_keyset),
+        kind="sprint",
+        order=SPRINT_ORDER,
+        node=Sprint.from_row,
+    )
+
+
+@strawberry.type
+class SprintQuery:
+    @strawberry.field
+    async def sprint(self, info: Info, id: strawberry.ID) -> Sprint | None:
+        return await load_sprint(info, id)
+
+
+# ----- mutations -----
+
+
+@strawberry.input
+class CreateSprintInput(BackfillInput):
+    board_key: str
+    name: str
+    goal: str | None = None
+    start_date: date
+    end_date: date
+
+
+@strawberry.input(description="Fields left out or null stay as they are; dates change only while PLANNED.")
+class UpdateSprintInput(VersionedInput):
+    sprint_id: strawberry.ID
+    name: str | None = None
+    goal: str | None = strawberry.field(default=None, description="An empty goal clears it.")
+    start_date: date | None = None
+    end_date: date | None = None
+
+    def changes(self) -> dict[str, Any]:
+        given = {
+            "name": self.name,
+            "goal": self.goal,
+            "start_date": self.start_date,
+            "end_date": self.end_date,
+        }
+        return {field: value for field, value in given.items() if value is not None}
+
+
+@strawberry.input
+class SprintStoryInput(BackfillInput):
+    sprint_id: strawberry.ID
+    story_key: str
+
+
+@strawberry.input
+class SprintRefInput(VersionedInput):
+    sprint_id: strawberry.ID
+
+
+@strawberry.input
+class CompleteSprintInput(VersionedInput):
+    sprint_id: strawberry.ID
+    carry_over_to: strawberry.ID | None = strawberry.field(
+        default=None, description="A PLANNED sprint; default: back to the backlog."
+    )
+
+
+@strawberry.type
+class SprintPayload:
+    sprint: Sprint | None
+    errors: list[UserError]
+    client_mutation_id: str | None
+
+
+async def sprint_payload(info: Info, input: BackfillInput, command: Callable[[Caller], str]) -> SprintPayload:
+    sprint_id, errors = await run_command(info, input, command)
+    sprint = await load_sprint(info, sprint_id) if sprint_id else None
+    return SprintPayload(sprint=sprint, errors=errors, client_mutation_id=input.client_mutation_id)
+
+
+@strawberry.type
+class SprintMutations:
+    @strawberry.mutation
+    async def create_sprint(self, info: Info, input: CreateSprintInput) -> SprintPayload:
+        app = info.context.app
+        return await sprint_payload(
+            info,
+            input,
+            lambda caller: app.create_sprint(
+                caller, input.board_key, input.name, input.start_date, input.end_date, input.goal
+            ),
+        )
+
+    @strawberry.mutation(description="Name, goal, dates; dates only while PLANNED.")
+    async def update_sprint(self, info: Info, input: UpdateSprintInput) -> SprintPayload:
+        app, changes = info.context.app, input.changes()
+        return await sprint_payload(
+            info,
+            input,
+            lambda caller: app.update_sprint(caller, input.sprint_id, changes, input.expected_version),
+        )
+
+    @strawberry.mutation
+    async def add_story_to_sprint(self, info: Info, input: SprintStoryInput) -> SprintPayload:
+        app = info.context.app
+        return await sprint_payload(
+            info, input, lambda caller: app.add_story_to_sprint(caller, input.sprint_id, input.story_key)
+        )
+
+    @strawberry.mutation
+    async def remove_story_from_sprint(self, info: Info, input: SprintStoryInput) -> SprintPayload:
+        app = info.context.app
+        return await sprint_payload(
+            info, input, lambda caller: app.remove_story_from_sprint(caller, input.sprint_id, input.story_key)
+        )
+
+    @strawberry.mutation
+    async def start_sprint(self, info: Info, input: SprintRefInput) -> SprintPayload:
+        app = info.context.app
+        return await sprint_payload(
+            info, input, lambda caller: app.start_sprint(caller, input.sprint_id, input.expected_version)
+        )
+
+    @strawberry.mutation
+    async def complete_sprint(self, info: Info, input: CompleteSprintInput) -> SprintPayload:
+        app = info.context.app
+        return await sprint_payload(
+            info,
+            input,
+            lambda caller: app.complete_sprint(
+                caller, input.sprint_id, input.carry_over_to, input.expected_version
+            ),
+        )

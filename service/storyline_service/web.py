@@ -1,0 +1,165 @@
+"""The web app: GraphQL at /graphql, health probes, request logs.
+
+This is the composition root, the one module of the service that knows the
+GraphQL layer: it wires the runtime to the schema and serves both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+from uuid import uuid4
+
+import sqlalchemy.exc
+from eventsourcing import persistence
+from fastapi import FastAPI
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from storyline_graphql.context import get_context
+from storyline_graphql.endpoint import GraphQLHTTPEndpoint
+from storyline_graphql.schema import build_schema
+from storyline_service.bootstrap import Runtime, bootstrap
+from storyline_service.projections.feed import run_projector
+from storyline_service.settings import Settings
+
+log = logging.getLogger("storyline.web")
+
+# Events written by other processes are projected at least this often.
+CATCH_UP_SECONDS = 0.5
+REQUEST_ID_HEADER = "x-request-id"
+
+
+class RequestLog:
+    """Gives every request a correlation id (the client's X-Request-ID, or a new one) and logs it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        given = headers.get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
+        correlation_id = given[:64] if given.isprintable() and given else uuid4().hex
+        scope.setdefault("state", {})["correlation_id"] = correlation_id
+        started, status = time.perf_counter(), 0
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append(
+                    (REQUEST_ID_HEADER.encode(), correlation_id.encode())
+                )
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            log.info(
+                "%s %s %s %.1fms correlation_id=%s",
+                scope.get("method", "WS"),
+                scope["path"],
+                status or "-",
+                (time.perf_counter() - started) * 1000,
+                correlation_id,
+            )
+
+
+def configure_logging() -> None:
+    """Storyline's own log lines (requests, faults) on stderr, unless the host set up logging already."""
+    storyline = logging.getLogger("storyline")
+    if not storyline.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        storyline.addHandler(handler)
+        storyline.setLevel(logging.INFO)
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Errors that mean the database cannot be reached (or is too busy), not a fault of the request."""
+    return isinstance(
+        error,
+        sqlalchemy.exc.OperationalError
+        | sqlalchemy.exc.TimeoutError
+        | persistence.OperationalError
+        | persistence.InterfaceError,
+    )
+
+
+def _ready(runtime: Runtime) -> tuple[bool, dict[str, Any]]:
+    """Ready when the database answers and every projection has caught up with the log."""
+    try:
+        positions = runtime.reads.projection_positions()
+        head = runtime.projector.head()
+    except Exception as error:
+        log.warning("readiness: database unreachable: %s", error)
+        return False, {"status": "unavailable", "reason": "database unreachable"}
+    behind = {name: head - position for name, position in positions.items() if position < head}
+    body = {"status": "ready" if not behind else "catching up", "head": head, "positions": positions}
+    return not behind, body
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging()
+        runtime = await asyncio.to_thread(bootstrap, settings)
+        app.state.runtime = runtime
+        stop = threading.Event()
+        projecting = threading.Thread(
+            target=run_projector,
+            args=(runtime.projector, settings, stop, CATCH_UP_SECONDS),
+            name="storyline-projector",
+            daemon=True,
+        )
+        projecting.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            await asyncio.to_thread(projecting.join, CATCH_UP_SECONDS * 4)
+            runtime.close()
+
+    app = FastAPI(
+        title="Storyline",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    endpoint = GraphQLHTTPEndpoint(
+        build_schema(settings),
+        graphiql=settings.introspection,
+        context_getter=get_context,
+        max_body_size=settings.max_request_bytes,
+        unavailable=database_unavailable,
+    )
+    endpoint.mount(app, "/graphql")
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        runtime: Runtime = app.state.runtime
+        try:
+            ready, body = await asyncio.wait_for(
+                asyncio.to_thread(_ready, runtime), timeout=settings.connect_timeout_seconds + 1
+            )
+        except TimeoutError:
+            ready, body = False, {"status": "unavailable", "reason": "database did not answer in time"}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    app.add_middleware(RequestLog)
+    return app
