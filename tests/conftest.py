@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
 from storyline_service.bootstrap import Runtime, bootstrap
 from storyline_service.settings import Settings
 
