@@ -188,6 +188,7 @@ class StatusIntervalRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_status_intervals_story", "story_key", "entered_at"),
         Index("ix_status_intervals_board_time", "board_key", "entered_at"),
+        Index("ix_status_intervals_board_left", "board_key", "left_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     story_key: str

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
+
 from storyline_domain.board import Board
 from storyline_domain.sprint import Sprint, SprintState
 from storyline_domain.story import Story
-
 from storyline_service.projections.base import Projection, collect_handlers, on
 from storyline_service.projections.changes import STORY_CHANGES, story_changes
 from storyline_service.projections.current import table_of
@@ -83,7 +83,25 @@ class History(Projection):
                 board_id=board_id, board_key=key, valid_from=event.occurred_at, columns=event.columns
             )
         )
+        before = {c["key"]: c["category"] for c in event.previous}
         self.categories[key] = {c["key"]: c["category"] for c in event.columns}
+        for column, category in self.categories[key].items():
+            if before.get(column, category) != category:
+                self._recategorize(conn, key, column, event.occurred_at)
+
+    def _recategorize(self, conn: Connection, board_key: str, column: str, at: Any) -> None:
+        """Stories sitting in a column whose category changed re-enter it under the new category,
+        so that a column turned DONE counts its stories as done from then on."""
+        intervals = self.t["status_intervals"]
+        still_in = (
+            (intervals.c.board_key == board_key)
+            & (intervals.c.column == column)
+            & intervals.c.left_at.is_(None)
+        )
+        keys = list(conn.execute(select(intervals.c.story_key).where(still_in)).scalars())
+        conn.execute(update(intervals).where(still_in).values(left_at=at))
+        for story_key in keys:
+            self._enter_column(conn, story_key, board_key, column, at)
 
     def _category(self, conn: Connection, board_key: str, column: str) -> str:
         if board_key not in self.categories:
