@@ -73,20 +73,31 @@ class Projection:
 
 
 class RowBuffer:
-    """A batch's inserts and updates to one table, keyed by one column and written in bulk.
+    """A batch's inserts and updates to one table, written in bulk at the end of the batch.
 
     Within a batch many events touch the same row (a story is created, moved,
     estimated, moved again); merging them turns many statements into one.
+    Updates address rows by ``key``; with ``open_column`` they address only the
+    row of that key whose ``open_column`` is still null (an open interval).
+    Updates are written before inserts, so they only ever touch rows that
+    existed before the batch.
     """
 
-    def __init__(self, table: Table, key: str) -> None:
+    def __init__(self, table: Table, key: str, open_column: str | None = None) -> None:
         self.table = table
         self.key = key
+        self.open_column = open_column
         self.new: dict[Any, dict[str, Any]] = {}
+        self.added: list[dict[str, Any]] = []
         self.changed: dict[Any, dict[str, Any]] = {}
 
     def insert(self, row: dict[str, Any]) -> None:
         self.new[row[self.key]] = row
+
+    def add(self, row: dict[str, Any]) -> dict[str, Any]:
+        """Inserts a row whose id the database assigns; returns it for later changes in this batch."""
+        self.added.append(row)
+        return row
 
     def update(self, key: Any, **values: Any) -> None:
         target = self.new.get(key)
@@ -100,20 +111,24 @@ class RowBuffer:
         return self.new.get(key)
 
     def flush(self, conn: Connection) -> None:
-        for rows in _by_columns(self.new.values()):
-            conn.execute(insert(self.table), rows)
         changes = (
             {"_key": key, **{f"v_{c}": v for c, v in values.items()}} for key, values in self.changed.items()
         )
         for rows in _by_columns(changes):
             columns = [name.removeprefix("v_") for name in rows[0] if name != "_key"]
+            where = self.table.c[self.key] == bindparam("_key")
+            if self.open_column is not None:
+                where = where & self.table.c[self.open_column].is_(None)
             statement = (
                 update(self.table)
-                .where(self.table.c[self.key] == bindparam("_key"))
+                .where(where)
                 .values({column: bindparam(f"v_{column}") for column in columns})
             )
             conn.execute(statement, rows)
+        for rows in _by_columns([*self.new.values(), *self.added]):
+            conn.execute(insert(self.table), rows)
         self.new.clear()
+        self.added.clear()
         self.changed.clear()
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, insert, select, update
 from storyline_domain.board import Board
 from storyline_domain.sprint import Sprint, SprintState
 from storyline_domain.story import Story
-from storyline_service.projections.base import Projection, collect_handlers, on
+from storyline_service.projections.base import Projection, RowBuffer, collect_handlers, on
 from storyline_service.projections.changes import STORY_CHANGES, story_changes
 from storyline_service.projections.current import table_of
 from storyline_service.readmodels import (
@@ -47,10 +47,29 @@ class History(Projection):
         )
     ]
 
+    # Interval tables, and the column that stays null while an interval is open.
+    INTERVALS = {
+        "status_intervals": "left_at",
+        "estimate_intervals": "valid_to",
+        "blocked_intervals": "unblocked_at",
+    }
+
     def begin_batch(self) -> None:
-        # Per-batch caches: the open version row of each story, each board's column categories.
+        # Per-batch caches: the open version row of each story, each board's column categories,
+        # and intervals opened in this batch, by (table, story key).
         self.open_versions: dict[str, dict[str, Any]] = {}
         self.categories: dict[str, dict[str, str]] = {}
+        self.opened: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self.versions = RowBuffer(self.t["story_versions"], "id")
+        self.intervals = {
+            name: RowBuffer(self.t[name], "story_key", open_column=column)
+            for name, column in self.INTERVALS.items()
+        }
+
+    def end_batch(self, conn: Connection) -> None:
+        for buffer in (self.versions, *self.intervals.values()):
+            buffer.flush(conn)
+        self.opened.clear()
 
     # ----- boards -----
 
@@ -92,6 +111,7 @@ class History(Projection):
     def _recategorize(self, conn: Connection, board_key: str, column: str, at: Any) -> None:
         """Stories sitting in a column whose category changed re-enter it under the new category,
         so that a column turned DONE counts its stories as done from then on."""
+        self.end_batch(conn)  # the query below must see this batch's intervals
         intervals = self.t["status_intervals"]
         still_in = (
             (intervals.c.board_key == board_key)
@@ -118,7 +138,7 @@ class History(Projection):
 
     @on(Story.Created)
     def story_created(self, conn: Connection, event: Story.Created, position: int) -> None:
-        fields = {
+        fields: dict[str, Any] = {
             "story_id": str(event.originator_id),
             "story_key": event.key,
             "board_key": event.board_key,
@@ -134,18 +154,15 @@ class History(Projection):
             "blocked": False,
             "archived": False,
         }
-        self._open_version(conn, fields)
+        self.open_versions[fields["story_id"]] = self.versions.add(fields)
         self._enter_column(conn, event.key, event.board_key, event.column, event.occurred_at)
-        conn.execute(
-            insert(self.t["estimate_intervals"]).values(
-                story_key=event.key, points=event.points, valid_from=event.occurred_at, actor=event.actor
-            )
+        self._open(
+            "estimate_intervals",
+            story_key=event.key,
+            points=event.points,
+            valid_from=event.occurred_at,
+            actor=event.actor,
         )
-
-    def _open_version(self, conn: Connection, fields: dict[str, Any]) -> None:
-        inserted = conn.execute(insert(self.t["story_versions"]).values(**fields)).inserted_primary_key
-        assert inserted is not None
-        self.open_versions[fields["story_id"]] = {**fields, "id": inserted[0]}
 
     def _current_version(self, conn: Connection, story_id: str) -> dict[str, Any]:
         if story_id not in self.open_versions:
@@ -157,55 +174,57 @@ class History(Projection):
         return self.open_versions[story_id]
 
     def _enter_column(self, conn: Connection, key: str, board_key: str, column: str, at: Any) -> None:
-        conn.execute(
-            insert(self.t["status_intervals"]).values(
-                story_key=key,
-                board_key=board_key,
-                column=column,
-                category=self._category(conn, board_key, column),
-                entered_at=at,
-            )
+        category = self._category(conn, board_key, column)
+        self._open(
+            "status_intervals",
+            story_key=key,
+            board_key=board_key,
+            column=column,
+            category=category,
+            entered_at=at,
         )
 
-    def _close(self, conn: Connection, table: str, story_key: str, column: str, **values: Any) -> None:
-        t = self.t[table]
-        conn.execute(update(t).where(t.c.story_key == story_key, t.c[column].is_(None)).values(**values))
+    def _open(self, table: str, **row: Any) -> None:
+        self.opened[(table, row["story_key"])] = self.intervals[table].add(row)
+
+    def _close(self, table: str, story_key: str, at: Any) -> None:
+        """Closes the story's open interval, whether opened in this batch or before it."""
+        column = self.INTERVALS[table]
+        pending = self.opened.pop((table, story_key), None)
+        if pending is not None:
+            pending[column] = at
+        else:
+            self.intervals[table].update(story_key, **{column: at})
 
     @on(*STORY_CHANGES)
     def story_changed(self, conn: Connection, event: Any, position: int) -> None:
         story_id = str(event.originator_id)
         previous = self._current_version(conn, story_id)
-        versions = self.t["story_versions"]
-        conn.execute(
-            update(versions).where(versions.c.id == previous["id"]).values(valid_to=event.occurred_at)
-        )
+        key, at = previous["story_key"], event.occurred_at
+        if "id" in previous:  # written before this batch
+            self.versions.update(previous["id"], valid_to=at)
+        else:
+            previous["valid_to"] = at
         fields = {name: value for name, value in previous.items() if name not in ("id", "valid_to")}
         fields.update(versioned_fields(story_changes(event)))
-        fields.update(version=event.originator_version, valid_from=event.occurred_at)
-        self._open_version(conn, fields)
+        fields.update(version=event.originator_version, valid_from=at)
+        self.open_versions[story_id] = self.versions.add(fields)
 
-        key, at = previous["story_key"], event.occurred_at
         match event:
             case Story.Moved():
-                self._close(conn, "status_intervals", key, "left_at", left_at=at)
+                self._close("status_intervals", key, at)
                 self._enter_column(conn, key, previous["board_key"], event.to_column, at)
             case Story.Archived():
-                self._close(conn, "status_intervals", key, "left_at", left_at=at)
+                self._close("status_intervals", key, at)
             case Story.Estimated():
-                self._close(conn, "estimate_intervals", key, "valid_to", valid_to=at)
-                conn.execute(
-                    insert(self.t["estimate_intervals"]).values(
-                        story_key=key, points=event.points, valid_from=at, actor=event.actor
-                    )
+                self._close("estimate_intervals", key, at)
+                self._open(
+                    "estimate_intervals", story_key=key, points=event.points, valid_from=at, actor=event.actor
                 )
             case Story.Blocked():
-                conn.execute(
-                    insert(self.t["blocked_intervals"]).values(
-                        story_key=key, reason=event.reason, blocked_at=at
-                    )
-                )
+                self._open("blocked_intervals", story_key=key, reason=event.reason, blocked_at=at)
             case Story.Unblocked():
-                self._close(conn, "blocked_intervals", key, "unblocked_at", unblocked_at=at)
+                self._close("blocked_intervals", key, at)
 
     # ----- sprints -----
 
