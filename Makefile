@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: install
-	$(VENV)/bin/storyline serve
+	$(VENV)/bin/storyline serve --local
 
 lint: install
 	$(VENV)/bin/ruff check .

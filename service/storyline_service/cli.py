@@ -7,16 +7,28 @@ import time
 from functools import partial
 from pathlib import Path
 
+import psycopg
+import sqlalchemy.exc
 import typer
+from eventsourcing.persistence import PersistenceError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from storyline_domain.errors import DomainError
 from storyline_service.bootstrap import Runtime, bootstrap
+from storyline_service.database import DatabaseTooNew
 from storyline_service.demo import load_demo
+from storyline_service.first_run import (
+    LocalStart,
+    StartupProblem,
+    check_port,
+    check_storage,
+    prepare_local_start,
+)
 from storyline_service.projections.base import Projection
 from storyline_service.projections.feed import run_projector
 from storyline_service.projections.rebuild import rebuild, verify
+from storyline_service.settings import Settings
 
 app = typer.Typer(
     help="Storyline: an event-sourced agile board backend.",
@@ -191,14 +203,53 @@ def demo() -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on"),
     port: int = typer.Option(8000, help="Port to listen on"),
+    local: bool = typer.Option(
+        False, "--local", help="Laptop mode: demo board on an empty database and a local admin token"
+    ),
 ) -> None:
     """Serves the GraphQL API (with GraphiQL and subscriptions) at /graphql, plus /healthz and /readyz."""
     import uvicorn
 
     from storyline_service.web import create_app
 
+    settings = Settings()
+    try:
+        check_storage(settings)
+        check_port(host, port)
+        start = _prepare(settings) if local else None
+    except StartupProblem as problem:
+        console.print(f"[red]Storyline cannot start:[/red] {problem}")
+        raise typer.Exit(1) from None
+    base = f"http://{host}:{port}"
+    console.print(f"Storyline is serving {settings.url.render_as_string(hide_password=True)}")
+    console.print(f"  GraphiQL  {base}/graphql\n  Board     {base}/board")
+    if start and start.demo_loaded:
+        console.print("  Loaded the demo board PAY: three closed sprints and an active one.")
+    if start and start.new_admin_token:
+        console.print("Your local admin token, shown this once (only its hash is kept):")
+        print(start.new_admin_token, flush=True)
+    elif local and settings.admin_token is None:
+        console.print("Use the admin token printed on the first start, or make a new one with")
+        console.print("  storyline token create admin --admin")
     # The app logs each request itself, with its correlation id.
-    uvicorn.run(create_app(), host=host, port=port, log_level="info", access_log=False)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+
+
+def _prepare(settings: Settings) -> LocalStart:
+    try:
+        runtime = bootstrap(settings)
+    except DatabaseTooNew as error:
+        raise StartupProblem(str(error)) from None
+    except (sqlalchemy.exc.OperationalError, psycopg.OperationalError, PersistenceError) as error:
+        where = settings.url.render_as_string(hide_password=True)
+        raise StartupProblem(
+            f"cannot reach the database at {where} ({str(error).strip().splitlines()[0]}); "
+            "is it running, and is STORYLINE_DATABASE_URL right?"
+        ) from None
+    try:
+        return prepare_local_start(runtime)
+    finally:
+        runtime.close()
 
 
 @schema_app.command("export")
@@ -209,7 +260,6 @@ def schema_export(
 ) -> None:
     """Writes the served schema as SDL."""
     from storyline_graphql.schema import build_schema
-    from storyline_service.settings import Settings
 
     sdl = build_schema(Settings()).as_str() + "\n"
     if path == "-":

@@ -1,0 +1,79 @@
+"""Physical baselines: bare single-row commits, and the library's raw read-and-decode rate."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+
+from bench.measure import rate
+from storyline_service.application import Storyline
+
+
+def sqlite_synchronous(app: Storyline) -> int:
+    """The ``synchronous`` setting of the application's own SQLite connections (eventsourcing sets none)."""
+    with app.recorder.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
+        cursor.execute("PRAGMA synchronous")
+        return int(cursor.fetchone()[0])
+
+
+def sqlite_commits(path: Path, synchronous: int, seconds: float) -> float:
+    """Single-row INSERT + COMMIT per second, WAL, with the given ``synchronous`` level."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={synchronous}")
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_commit (id INTEGER PRIMARY KEY, body BLOB)")
+        body = b"x" * 300  # about one event's size
+
+        def commit(i: int) -> None:
+            conn.execute("BEGIN")
+            conn.execute("INSERT INTO bench_commit (body) VALUES (?)", (body,))
+            conn.execute("COMMIT")
+
+        rate(commit, 0.2)  # warm-up: file growth and page cache
+        return rate(commit, seconds)
+    finally:
+        conn.close()
+
+
+def postgres_commits(url: str, schema: str, clients: int, seconds: float) -> float:
+    """Single-row autocommit INSERTs per second over ``clients`` connections, one thread each."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {schema}.bench_commit (id bigserial PRIMARY KEY, body bytea)"
+        )
+    body = b"x" * 300
+    counts = [0] * clients
+    stop = threading.Event()
+
+    def client(index: int) -> None:
+        with psycopg.connect(url, autocommit=True) as conn:
+            while not stop.is_set():
+                conn.execute(f"INSERT INTO {schema}.bench_commit (body) VALUES (%s)", (body,))
+                counts[index] += 1
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    time.sleep(seconds)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    return sum(counts) / (time.perf_counter() - start)
+
+
+def read_and_decode(app: Storyline, batch: int = 500) -> tuple[int, float]:
+    """Reads the whole log in batches and decodes every event: (events, seconds)."""
+    start = time.perf_counter()
+    position, count = 0, 0
+    while notifications := app.recorder.select_notifications(start=position + 1, limit=batch):
+        for notification in notifications:
+            app.mapper.to_domain_event(notification)
+        count += len(notifications)
+        position = notifications[-1].id
+    return count, time.perf_counter() - start

@@ -1,0 +1,123 @@
+"""Timing helpers and the one-JSON-object-per-line output."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+OUT = Path(__file__).parent / "out"
+
+
+@dataclass(frozen=True)
+class Latency:
+    p50: float  # milliseconds
+    p95: float
+    reps: int
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    """Nearest-rank percentile of an already sorted list."""
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def latency(call: Callable[[], object], reps: int, warmup: int = 5) -> Latency:
+    """Runs ``call`` ``reps`` times after a warm-up; percentiles of the wall time of each call."""
+    for _ in range(warmup):
+        call()
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return Latency(percentile(times, 0.5), percentile(times, 0.95), reps)
+
+
+def paired(
+    a: Callable[[], object], b: Callable[[], object], reps: int, warmup: int = 5
+) -> tuple[Latency, Latency]:
+    """Latencies of ``a`` and ``b`` measured alternately, so that load from elsewhere hits both alike."""
+    for _ in range(warmup):
+        a()
+        b()
+    times: tuple[list[float], list[float]] = ([], [])
+    for rep in range(reps):
+        order = (0, 1) if rep % 2 == 0 else (1, 0)  # neither always goes first
+        for which in order:
+            call = (a, b)[which]
+            start = time.perf_counter()
+            call()
+            times[which].append((time.perf_counter() - start) * 1000)
+    results = []
+    for sample in times:
+        sample.sort()
+        results.append(Latency(percentile(sample, 0.5), percentile(sample, 0.95), reps))
+    return results[0], results[1]
+
+
+def rate(call: Callable[[int], object], seconds: float, min_calls: int = 20) -> float:
+    """Calls per second of ``call(i)`` run back to back for about ``seconds``."""
+    calls = 0
+    start = time.perf_counter()
+    while calls < min_calls or time.perf_counter() - start < seconds:
+        call(calls)
+        calls += 1
+    return calls / (time.perf_counter() - start)
+
+
+class Report:
+    """Prints each figure as one JSON line, and keeps a copy under bench/out/."""
+
+    def __init__(self, stream: TextIO = sys.stdout, mode: str = "full") -> None:
+        self.stream = stream
+        self.mode = mode
+        self.lines: list[dict[str, Any]] = []
+        self.started = time.perf_counter()
+
+    def emit(
+        self,
+        metric: str,
+        value: float | None,
+        unit: str,
+        *,
+        baseline: float | None = None,
+        backend: str | None = None,
+        events: int | None = None,
+        **extra: Any,
+    ) -> None:
+        ratio = value / baseline if value is not None and baseline else None
+        line = {
+            "metric": metric,
+            "value": _round(value),
+            "unit": unit,
+            "baseline": _round(baseline),
+            "ratio": _round(ratio, 3),
+            "backend": backend,
+            "events": events,
+            **{k: _round(v) if isinstance(v, float) else v for k, v in extra.items()},
+            "elapsed_s": round(time.perf_counter() - self.started, 1),  # keeps an eye on the time budget
+        }
+        self.lines.append(line)
+        print(json.dumps(line), file=self.stream, flush=True)
+
+    def note(self, message: str, **extra: Any) -> None:
+        """A line that is not a figure: sizes used, skipped metrics and why."""
+        self.emit("note", None, "", note=message, **extra)
+
+    def save(self) -> Path:
+        OUT.mkdir(exist_ok=True)
+        path = OUT / f"bench-{self.mode}.jsonl"
+        path.write_text("".join(json.dumps(line) + "\n" for line in self.lines))
+        return path
+
+
+def _round(value: float | None, digits: int = 2) -> float | None:
+    if value is None:
+        return None
+    return round(value, digits) if abs(value) >= 1 else round(value, 4)

@@ -1,0 +1,469 @@
+"""`python -m bench [--quick]`: generates the data, measures, prints one JSON object per line.
+
+Every figure is a ratio against a baseline measured in the same run: a physical
+ceiling, the same operation another way, or the same query on a small log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+import psycopg
+
+from bench import baselines, pgcopy, scenarios
+from bench.data import Shape, Summary, generate
+from bench.measure import OUT, Latency, Report, paired, rate
+from bench.server import serve, web_problem
+from storyline_service.bootstrap import Runtime, bootstrap
+from storyline_service.settings import Settings
+
+SEED = 8
+POSTGRES_URL = os.environ.get("STORYLINE_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
+BOARD = "BA"  # the measured board: board 0 of every log
+UNLIMITED = 10**9  # the per-token rate limit would throttle the bench's one client
+
+
+@dataclass(frozen=True)
+class Sizes:
+    mode: str
+    sprints: int  # of each board; the small log is the measured board alone
+    boards: int  # in the big log, the measured one included
+    reps: int  # per latency figure
+    write_seconds: float
+    write_stories: int
+    baseline_seconds: float
+
+
+QUICK = Sizes("quick", sprints=2, boards=2, reps=30, write_seconds=1, write_stories=24, baseline_seconds=0.5)
+FULL = Sizes("full", sprints=15, boards=10, reps=200, write_seconds=5, write_stories=400, baseline_seconds=3)
+
+
+@dataclass(frozen=True)
+class ReadPaths:
+    """The measured reads on one log, ready to call."""
+
+    events: int
+    board_view: scenarios.Call
+    via: str
+    stories: int
+    report: scenarios.Call | None
+    as_of: scenarios.Call
+
+
+# ----- storage -----
+
+
+def postgres_problem() -> str | None:
+    try:
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3):
+            return None
+    except psycopg.Error as error:
+        return f"PostgreSQL at {POSTGRES_URL} is unreachable: {error}".strip()
+
+
+@contextmanager
+def postgres_schema() -> Iterator[Settings]:
+    """Settings for a fresh PostgreSQL schema, dropped afterwards."""
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield Settings(database_url=POSTGRES_URL, database_schema=schema, rate_limit=UNLIMITED)
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def sqlite_settings(path: Path) -> Settings:
+    return Settings(database_url=f"sqlite:///{path}", rate_limit=UNLIMITED)
+
+
+@contextmanager
+def runtime_of(settings: Settings, *, read_your_writes: bool = True) -> Iterator[Runtime]:
+    runtime = bootstrap(settings, read_your_writes=read_your_writes)
+    try:
+        yield runtime
+    finally:
+        runtime.close()
+
+
+@contextmanager
+def writer(settings: Settings) -> Iterator[Runtime]:
+    """A runtime for bulk generation: no read-your-writes, and an aggregate cache.
+
+    The cache saves re-reading aggregates between the generator's commands; it is
+    set through the environment because Settings does not expose it.
+    """
+    os.environ["AGGREGATE_CACHE_MAXSIZE"] = "100000"
+    try:
+        with runtime_of(settings, read_your_writes=False) as runtime:
+            yield runtime
+    finally:
+        del os.environ["AGGREGATE_CACHE_MAXSIZE"]
+
+
+# ----- phases -----
+
+
+class Bench:
+    def __init__(self, sizes: Sizes, report: Report, tmp: Path) -> None:
+        self.sizes = sizes
+        self.report = report
+        self.tmp = tmp
+        self.web_problem = web_problem()
+        self.pg_problem = postgres_problem()
+        self.bare: dict[str, float] = {}
+        self.tokens: dict[str, str] = {}
+
+    def emit_machine(self) -> None:
+        memory_kb = int(Path("/proc/meminfo").read_text().split()[1])
+        packages = ["eventsourcing", "sqlalchemy", "sqlmodel", "strawberry-graphql", "fastapi", "uvicorn"]
+        self.report.note(
+            "machine",
+            mode=self.sizes.mode,
+            cores=os.cpu_count(),
+            memory_gb=round(memory_kb / 1024 / 1024, 1),
+            python=platform.python_version(),
+            sqlite=__import__("sqlite3").sqlite_version,
+            versions={name: version(name) for name in packages},
+            load_average=[round(load, 2) for load in os.getloadavg()],  # the machine is shared
+            sizes=self.sizes.__dict__,
+        )
+        if self.sizes.mode == "quick":
+            self.report.note("quick mode: small logs and few repetitions; figures are indicative only")
+
+    # physical ceilings
+
+    def physical(self) -> None:
+        with runtime_of(sqlite_settings(self.tmp / "probe.db"), read_your_writes=False) as runtime:
+            synchronous = baselines.sqlite_synchronous(runtime.app)
+        seconds = self.sizes.baseline_seconds
+        self.bare["sqlite"] = baselines.sqlite_commits(self.tmp / "bare.db", synchronous, seconds)
+        self.report.emit(
+            "baseline.single_row_commit",
+            self.bare["sqlite"],
+            "commits/s",
+            backend="sqlite",
+            note=f"sqlite3, WAL, synchronous={synchronous} (what eventsourcing's connections use)",
+        )
+        if self.pg_problem:
+            return
+        with postgres_schema() as settings:
+            schema = settings.database_schema or ""
+            one = baselines.postgres_commits(POSTGRES_URL, schema, 1, seconds)
+            eight = baselines.postgres_commits(POSTGRES_URL, schema, 8, seconds)
+        self.bare["postgres"] = one
+        self.report.emit("baseline.single_row_commit", one, "commits/s", backend="postgres", note="psycopg")
+        self.report.emit(
+            "baseline.single_row_commit.8_clients", eight, "commits/s", baseline=one, backend="postgres"
+        )
+
+    # writes
+
+    def writes(self, backend: str, settings: Settings) -> None:
+        sizes = self.sizes
+        with runtime_of(settings) as runtime:
+            board = scenarios.write_board(runtime.app, sizes.write_stories)
+            token = scenarios.bench_token(runtime)
+            events = runtime.projector.head()
+            one = rate(scenarios.move_direct(runtime.app, board), sizes.write_seconds)
+            self.report.emit(
+                "write.move_story.direct",
+                one,
+                "commands/s",
+                baseline=self.bare.get(backend),
+                backend=backend,
+                events=events,
+                note="Application.move_story with read-your-writes, one client; baseline: bare commits",
+            )
+            if backend == "postgres":
+                eight = scenarios.concurrent_moves(runtime.app, board, 8, sizes.write_seconds)
+                self.report.emit(
+                    "write.move_story.8_clients",
+                    eight,
+                    "commands/s",
+                    baseline=one,
+                    backend=backend,
+                    events=runtime.projector.head(),
+                    target="ratio >= 2.5",
+                    note="8 threads on one Application, different stories; baseline: one client",
+                )
+        if self.web_problem:
+            self.report.note(f"write.move_story.http skipped: {self.web_problem}", backend=backend)
+            return
+        try:
+            with serve(settings, self.tmp / f"write-{backend}.log", token) as server:
+
+                def move(index: int) -> None:
+                    key, target = board.next_move(index)
+                    result = server.graphql(scenarios.MOVE_STORY, {"key": key, "to": target})
+                    if result["moveStory"]["errors"]:
+                        raise RuntimeError(f"moveStory refused: {result['moveStory']['errors']}")
+
+                http = rate(move, sizes.write_seconds)
+        except RuntimeError as error:  # report it and go on with the other figures
+            self.report.note(f"write.move_story.http failed: {error}", backend=backend)
+            return
+        self.report.emit(
+            "write.move_story.http",
+            http,
+            "commands/s",
+            baseline=one,
+            backend=backend,
+            events=events,
+            target="ratio >= 0.5",
+            note="storyline serve, one keep-alive client; baseline: direct call, same storage",
+        )
+
+    # reads
+
+    def token(self, runtime: Runtime) -> str:
+        """The bench user's token in this runtime's database, made once."""
+        key = f"{runtime.settings.database_url}/{runtime.settings.database_schema}"
+        if key not in self.tokens:
+            self.tokens[key] = scenarios.bench_token(runtime)
+        return self.tokens[key]
+
+    def read_paths(self, runtime: Runtime, summary: Summary) -> ReadPaths:
+        sprint = summary.active_sprints[BOARD]
+        try:
+            view, stories = scenarios.board_view_graphql(runtime, BOARD, sprint, self.token(runtime))
+            via = "graphql schema, in process"
+        except Exception as error:  # the schema is being written; fall back rather than fail
+            self.report.note(f"board view through GraphQL failed ({error!r}); using service queries")
+            view, stories = scenarios.board_view_service(runtime, BOARD, sprint)
+            via = "service queries"
+        assert summary.first_occurred_at and summary.last_occurred_at
+        instants = scenarios.instants(summary.first_occurred_at, summary.last_occurred_at)
+        return ReadPaths(
+            events=runtime.projector.head(),
+            board_view=view,
+            via=via,
+            stories=stories,
+            report=scenarios.report_and_burndown(runtime, sprint),
+            as_of=scenarios.as_of(runtime, BOARD, instants),
+        )
+
+    def compare_reads(self, backend: str, small: ReadPaths, big: ReadPaths) -> None:
+        """Each read on the small and the big log, alternately, so both see the same machine load."""
+        reps = self.sizes.reps
+        common: dict[str, Any] = {"backend": backend, "events": big.events, "small_events": small.events}
+        view_small, view_big = paired(small.board_view, big.board_view, reps)
+        self.emit_latency(
+            "read.board_view.p95",
+            view_small,
+            view_big,
+            stories=big.stories,
+            via=big.via,
+            target="p95 <= 20 ms at 500k events; ratio <= 1.25",
+            **common,
+        )
+        if big.report and small.report:
+            report_small, report_big = paired(small.report, big.report, reps)
+            self.emit_latency(
+                "read.sprint_report_and_burndown.p95",
+                report_small,
+                report_big,
+                target="p95 <= 50 ms; ratio <= 1.25",
+                **common,
+            )
+        else:
+            self.report.note("sprint report + burndown skipped: storyline_service.analytics is missing")
+        as_of_small, as_of_big = paired(small.as_of, big.as_of, reps)
+        self.emit_latency(
+            "read.board_as_of.p95", as_of_small, as_of_big, target="p95 <= 100 ms at 500k events", **common
+        )
+
+    def emit_latency(self, metric: str, small: Latency, big: Latency, **extra: Any) -> None:
+        self.report.emit(metric, big.p95, "ms", baseline=small.p95, p50=big.p50, reps=big.reps, **extra)
+
+    def compare_http(self, small: Settings, big: Settings, summary: Summary, events: tuple[int, int]) -> None:
+        """The board view over HTTP from two servers, small and big log, alternately; then their memory."""
+        if self.web_problem:
+            self.report.note(f"HTTP reads and server RSS skipped: {self.web_problem}", backend="sqlite")
+            return
+        variables = {"key": BOARD, "sprint": summary.active_sprints[BOARD]}
+        try:
+            small_token, big_token = (
+                self.tokens[f"{s.database_url}/{s.database_schema}"] for s in (small, big)
+            )
+            with (
+                serve(small, self.tmp / "small.log", small_token) as small_server,
+                serve(big, self.tmp / "big.log", big_token) as big_server,
+            ):
+                view_small, view_big = paired(
+                    lambda: small_server.graphql(scenarios.BOARD_VIEW, variables),
+                    lambda: big_server.graphql(scenarios.BOARD_VIEW, variables),
+                    self.sizes.reps,
+                )
+                rss_small, rss_big = small_server.rss_mb(), big_server.rss_mb()
+        except RuntimeError as error:  # report it and go on with the other figures
+            self.report.note(f"HTTP reads and server RSS failed: {error}", backend="sqlite")
+            return
+        common: dict[str, Any] = {"backend": "sqlite", "events": events[1], "small_events": events[0]}
+        self.emit_latency(
+            "read.board_view.http.p95",
+            view_small,
+            view_big,
+            target="p95 <= 20 ms at 500k events; ratio <= 1.25",
+            **common,
+        )
+        self.report.emit(
+            "memory.server_rss",
+            rss_big,
+            "MB",
+            baseline=rss_small,
+            target="<= 250 MB after serving the 500k-event data set",
+            note="VmRSS of `storyline serve` after the HTTP board views; baseline: the same on the small log",
+            **common,
+        )
+
+    # projection and rebuild
+
+    def catch_up(self, backend: str, runtime: Runtime, generated: int, seconds: float) -> None:
+        """Projects what the generator wrote, timed, against the raw read-and-decode rate."""
+        start = time.perf_counter()
+        runtime.projector.catch_up()
+        projected = time.perf_counter() - start
+        events, decode_seconds = baselines.read_and_decode(runtime.app)
+        self.report.emit(
+            "generate.through_application",
+            generated / seconds,
+            "events/s",
+            baseline=self.bare.get(backend),
+            backend=backend,
+            events=events,
+            note="the generator's commands, read-your-writes off; baseline: bare commits",
+        )
+        self.report.emit(
+            "projection.catch_up",
+            generated / projected,
+            "events/s",
+            baseline=events / decode_seconds,
+            backend=backend,
+            events=events,
+            note="all three projections, batches of 500; baseline: raw read-and-decode of the same log",
+        )
+
+    def rebuild(self, backend: str, runtime: Runtime, note: str) -> None:
+        events, decode_seconds = baselines.read_and_decode(runtime.app)
+        raw = events / decode_seconds
+        seconds = scenarios.rebuild_all(runtime)
+        rebuilt = events / seconds
+        self.report.emit(
+            "rebuild.all_projections",
+            rebuilt,
+            "events/s",
+            baseline=raw,
+            backend=backend,
+            events=events,
+            seconds=round(seconds, 1),
+            extrapolated_1m_events_seconds=round(1_000_000 / rebuilt),
+            target="ratio >= 0.25; 1M events in <= 60 s on SQLite",
+            note=note,
+        )
+
+    # the logs
+
+    def logs(self) -> None:
+        sizes = self.sizes
+        shape = Shape(sprints=sizes.sprints)
+        small, big = sqlite_settings(self.tmp / "small.db"), sqlite_settings(self.tmp / "big.db")
+        self.report.note(
+            f"generating: {sizes.boards} boards x {sizes.sprints} sprints x {shape.sprint_stories} stories"
+            " through the application on SQLite (small log: the first board alone)"
+        )
+        # The small log: the measured board alone.
+        start = time.perf_counter()
+        with writer(small) as runtime:
+            summary = generate(runtime.app, SEED, 1, shape)
+        generated = time.perf_counter() - start
+        with runtime_of(small) as runtime:
+            self.catch_up("sqlite", runtime, summary.events, generated)
+        # The big log: a copy of the small one, then more boards of the same shape;
+        # the measured board is the same in both.
+        with sqlite3.connect(small.sqlite_path) as source, sqlite3.connect(big.sqlite_path) as target:
+            source.backup(target)
+        start = time.perf_counter()
+        with writer(big) as runtime:
+            more = generate(runtime.app, SEED, sizes.boards - 1, shape, first=1)
+        generated = time.perf_counter() - start
+        with runtime_of(big) as runtime:
+            self.catch_up("sqlite", runtime, more.events, generated)
+
+        with runtime_of(small) as small_runtime, runtime_of(big) as big_runtime:
+            small_paths = self.read_paths(small_runtime, summary)
+            big_paths = self.read_paths(big_runtime, summary)
+            self.compare_reads("sqlite", small_paths, big_paths)
+        self.compare_http(small, big, summary, (small_paths.events, big_paths.events))
+        if not self.pg_problem:
+            self.postgres_reads(small, big, summary)
+        with runtime_of(big) as runtime:
+            self.rebuild("sqlite", runtime, "the big log")
+
+    def postgres_reads(self, small: Settings, big: Settings, summary: Summary) -> None:
+        """Copies both SQLite logs with their read models into fresh schemas and measures the reads there."""
+        with ExitStack() as stack:
+            paths = []
+            for label, source in (("small", small), ("big", big)):
+                target = stack.enter_context(runtime_of(stack.enter_context(postgres_schema())))
+                start = time.perf_counter()
+                with runtime_of(source) as src:
+                    events = pgcopy.copy_log(src, target)
+                    rows = pgcopy.copy_read_models(src, target)
+                self.report.note(
+                    f"postgres {label} log: {events} events and {rows} read-model rows copied from SQLite"
+                    f" in {time.perf_counter() - start:.1f} s (see bench/pgcopy.py for why)",
+                    backend="postgres",
+                    events=events,
+                )
+                paths.append((target, self.read_paths(target, summary)))
+            (small_runtime, small_paths), (_, big_paths) = paths
+            self.compare_reads("postgres", small_paths, big_paths)
+            if self.sizes.mode == "full":
+                self.rebuild(
+                    "postgres", small_runtime, "the small log (a big one would not fit the time budget)"
+                )
+            else:
+                self.report.note("postgres rebuild skipped in quick mode (time budget)", backend="postgres")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
+    parser.add_argument("--boards", type=int, help="boards in the big log (default: by mode)")
+    parser.add_argument("--sprints", type=int, help="sprints per board (default: by mode)")
+    args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    if args.boards or args.sprints:
+        sizes = Sizes(**{**sizes.__dict__, "boards": args.boards or sizes.boards})
+        sizes = Sizes(**{**sizes.__dict__, "sprints": args.sprints or sizes.sprints})
+    report = Report(mode=sizes.mode)
+    started = time.perf_counter()
+    OUT.mkdir(exist_ok=True)
+    with TemporaryDirectory(prefix="storyline-bench-") as tmp:
+        bench = Bench(sizes, report, Path(tmp))
+        bench.emit_machine()
+        if bench.pg_problem:
+            report.note(f"PostgreSQL figures skipped: {bench.pg_problem}")
+        bench.physical()
+        bench.writes("sqlite", sqlite_settings(Path(tmp) / "write.db"))
+        if not bench.pg_problem:
+            with postgres_schema() as settings:
+                bench.writes("postgres", settings)
+        bench.logs()
+    load = [round(value, 2) for value in os.getloadavg()]
+    report.emit("bench.total_time", time.perf_counter() - started, "s", mode=sizes.mode, load_average=load)
+    report.save()
