@@ -87,17 +87,26 @@ class Projector:
         return True
 
     def _step(self) -> bool:
-        """Projects one batch. True if there may be more."""
+        """Projects one batch into every projection, in one transaction. True if there may be more."""
         with self.engine.connect() as conn:
             positions = {p.name: p.position(conn) for p in self.projections}
-        start = min(positions.values())
-        notifications = self.app.recorder.select_notifications(start=start + 1, limit=self.batch_size)
-        if not notifications:
+        events = self.read(min(positions.values()))
+        if not events:
             return False
-        events = self.decode(notifications)
-        for projection in self.projections:
-            self._project(projection, positions[projection.name], events, notifications)
-        return len(notifications) == self.batch_size
+        last = events[-1][0]
+        behind = [p for p in self.projections if positions[p.name] < last]
+        try:
+            with self.engine.begin() as conn:
+                # Claim the batch first: a concurrent projector waits here, then finds it taken.
+                for projection in behind:
+                    if not projection.advance(conn, positions[projection.name], last):
+                        raise AlreadyProjected
+                for projection in behind:
+                    apply_batch(projection, conn, events, after=positions[projection.name])
+        except AlreadyProjected:
+            # Another process projected this batch first; ours was rolled back.
+            log.info("batch after %s was projected elsewhere", min(positions.values()))
+        return len(events) == self.batch_size
 
     def decode(self, notifications: Sequence[Notification]) -> list[tuple[int, Any]]:
         return [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
@@ -108,26 +117,6 @@ class Projector:
             start=after + 1, limit=limit or self.batch_size
         )
         return self.decode(notifications)
-
-    def _project(
-        self,
-        projection: Projection,
-        position: int,
-        events: list[tuple[int, Any]],
-        batch: Sequence[Notification],
-    ) -> None:
-        last = batch[-1].id
-        if last <= position:
-            return
-        try:
-            with self.engine.begin() as conn:
-                # Claim the batch first: a concurrent projector waits here, then finds it taken.
-                if not projection.advance(conn, position, last):
-                    raise AlreadyProjected
-                apply_batch(projection, conn, events, after=position)
-        except AlreadyProjected:
-            # Another process projected this batch first; ours was rolled back.
-            log.info("projection %s: batch after %s was projected elsewhere", projection.name, position)
 
     def wait_for(self, position: int, timeout: float) -> None:
         """Read-your-writes: returns once every projection has processed ``position``."""
