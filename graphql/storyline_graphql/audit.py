@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -57,6 +58,16 @@ class AuditEntry(Node):
             summary=row.summary,
             changes=[FieldChange(field=c["field"], from_=c["from"], to=c["to"]) for c in row.changes],
         )
+
+
+def board_not_found(board_key: str) -> GraphQLError:
+    # The same answer whether the board is missing or the viewer has no role on it.
+    return GraphQLError(f"board {board_key} not found", extensions={"code": "NOT_FOUND"})
+
+
+async def load_audit_entry(info: Info, sequence: int) -> AuditEntry | None:
+    row = await asyncio.to_thread(info.context.reads.audit_entry, sequence)
+    return AuditEntry.from_row(row) if row and info.context.access.can_read(row.board_key) else None
 
 
 def audit_sequence(node_id: str) -> int | None:
@@ -119,16 +130,18 @@ class AuditQuery:
         self, info: Info, filter: AuditFilter | None = None, first: int | None = 50, after: str | None = None
     ) -> Connection[AuditEntry]:
         criteria = filter.criteria() if filter else AuditCriteria()
-        return await audit_connection(info, (), (), criteria, first, after)
+        visible = replace(criteria, boards=info.context.access.boards)
+        return await audit_connection(info, (), (), visible, first, after)
 
 
 @strawberry.type
 class AuditSubscription:
-    @strawberry.subscription(description="Every event on the board, as recorded.")
+    @strawberry.subscription(description="Every event on the board, as recorded; needs a role on it.")
     async def board_events(self, info: Info, board_key: str) -> AsyncGenerator[AuditEntry, None]:
-        reads = info.context.reads
-        if await info.context.loaders.board.load(board_key) is None:
-            raise GraphQLError(f"board {board_key} not found", extensions={"code": "NOT_FOUND"})
+        context = info.context
+        reads = context.reads
+        if await context.loaders.board.load(board_key) is None:
+            raise board_not_found(board_key)
         # Polling the shared table sees entries projected by any process, not only this one.
         last = await asyncio.to_thread(reads.last_audit_sequence)
         criteria = AuditCriteria(board_key=board_key)
@@ -137,6 +150,9 @@ class AuditSubscription:
                 reads.audit_pages, ("board_key",), [(board_key,)], criteria, 100, (last,)
             )
             entries = pages[(board_key,)]
+            # A role revoked while subscribed ends the subscription before anything more is sent.
+            if entries and not (await context.load_access()).can_read(board_key):
+                raise board_not_found(board_key)
             for row in entries:
                 last = row.sequence
                 yield AuditEntry.from_row(row)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -156,14 +157,17 @@ class BoardRole:
     role: Role
 
 
-@strawberry.type
+@strawberry.type(description="The authenticated user.")
 class Viewer:
     name: str
 
-    @strawberry.field
+    @strawberry.field(description="By board key; the bootstrap admin is ADMIN on every board.")
     async def roles(self, info: Info) -> list[BoardRole]:
-        rows = await asyncio.to_thread(info.context.reads.roles_of, self.name)
-        return [BoardRole(board_key=row.board_key, role=Role(row.role)) for row in rows]
+        access = info.context.access
+        if access.superuser:
+            keys = await asyncio.to_thread(info.context.reads.board_keys)
+            return [BoardRole(board_key=key, role=Role.ADMIN) for key in keys]
+        return [BoardRole(board_key=key, role=role) for key, role in sorted(access.roles.items())]
 
 
 @strawberry.type
@@ -172,20 +176,17 @@ class BoardQuery:
     def viewer(self, info: Info) -> Viewer:
         return Viewer(name=info.context.actor)
 
-    @strawberry.field(description="By key.")
+    @strawberry.field(description="By key: the boards the viewer has a role on.")
     async def boards(self, info: Info, first: int | None = 20, after: str | None = None) -> Connection[Board]:
-        reads = info.context.reads
+        reads, visible = info.context.reads, info.context.access.boards
         page = page_request(info, first, after, "board", BOARD_ORDER)
-        rows = await asyncio.to_thread(reads.boards, page.first + 1, page.after)
-        return make_connection(rows, page, "board", BOARD_ORDER, Board.from_row, lambda: _count(info))
+        rows = await asyncio.to_thread(reads.boards, page.first + 1, page.after, visible)
+        count = partial(asyncio.to_thread, reads.board_count, visible)
+        return make_connection(rows, page, "board", BOARD_ORDER, Board.from_row, count)
 
-    @strawberry.field(description='e.g. "PAY"')
+    @strawberry.field(description='e.g. "PAY"; null when there is none the viewer has a role on.')
     async def board(self, info: Info, key: str) -> Board | None:
         return await load_board(info, key)
-
-
-async def _count(info: Info) -> int:
-    return await asyncio.to_thread(info.context.reads.board_count)
 
 
 # ----- mutations -----

@@ -17,9 +17,10 @@ from strawberry.dataloader import DataLoader
 
 from graphql import GraphQLError
 from storyline_domain.errors import DomainError
-from storyline_graphql.context import Info
+from storyline_graphql.context import Info, rate_limited
 from storyline_graphql.loaders import CountKey, PageKey
 from storyline_service.application import Caller
+from storyline_service.auth import RateLimited
 from storyline_service.queries import Attr, Keyset, sort_key
 
 T = TypeVar("T")
@@ -124,7 +125,10 @@ async def run_command(
         result = await asyncio.to_thread(command, caller)
     except DomainError as error:
         return None, [user_error(error)]
-    context.forget_reads()
+    except RateLimited as error:
+        # Not a UserError: nothing about the input was wrong; the client must wait.
+        raise rate_limited(error) from None
+    await context.forget_reads()
     return result, []
 
 

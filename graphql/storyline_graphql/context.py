@@ -1,7 +1,8 @@
-"""The per-request context: who is asking, the runtime, and this request's data loaders."""
+"""The per-request context: who is asking, what they may see, the runtime, and this request's data loaders."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -9,19 +10,32 @@ from uuid import uuid4
 
 import strawberry
 from starlette.requests import HTTPConnection
+from starlette.websockets import WebSocket
 
+from graphql import GraphQLError
+from storyline_graphql.endpoint import HTTPError
 from storyline_graphql.loaders import Loaders
 from storyline_service.application import Caller, Storyline
+from storyline_service.auth import Access, Principal, RateLimited
 from storyline_service.bootstrap import Runtime
 from storyline_service.queries import Reads
 
-USER_HEADER = "X-Storyline-User"
-ANONYMOUS = "anonymous"
+
+def unauthenticated() -> HTTPError:
+    return HTTPError(
+        401,
+        "Authentication required: send a valid API token as `Authorization: Bearer <token>`.",
+        {"WWW-Authenticate": 'Bearer realm="storyline"'},
+        code="UNAUTHENTICATED",
+    )
 
 
-def actor_from_request(request: HTTPConnection) -> str:
-    """Who is asking. The one place to change when authentication lands."""
-    return request.headers.get(USER_HEADER, "").strip() or ANONYMOUS
+def bearer_token(authorization: object) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` value."""
+    if not isinstance(authorization, str):
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
 
 
 def correlation_id_of(request: HTTPConnection) -> str:
@@ -29,15 +43,24 @@ def correlation_id_of(request: HTTPConnection) -> str:
     return str(getattr(request.state, "correlation_id", None) or uuid4().hex)
 
 
+def rate_limited(error: RateLimited) -> GraphQLError:
+    return GraphQLError(str(error), extensions={"code": "RATE_LIMITED", "retryAfter": error.retry_after})
+
+
 @dataclass
 class Context:
     request: HTTPConnection
     runtime: Runtime
-    actor: str
     correlation_id: str
-    loaders: Loaders
+    # Set by `sign_in`: on HTTP before the request runs, on WebSocket at connection_init.
+    principal: Principal | None = None
+    access: Access = field(default_factory=Access)
+    loaders: Loaders = field(init=False)
     # graphql-transport-ws puts the connection_init payload here.
     connection_params: dict[str, Any] | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.reads, self.access)
 
     @property
     def app(self) -> Storyline:
@@ -51,28 +74,62 @@ class Context:
     def max_page_size(self) -> int:
         return self.runtime.settings.max_page_size
 
+    @property
+    def signed_in(self) -> Principal:
+        assert self.principal is not None, "no request runs before sign_in"
+        return self.principal
+
+    @property
+    def actor(self) -> str:
+        return self.signed_in.user
+
     def caller(self, client_mutation_id: str | None, occurred_at: datetime | None) -> Caller:
+        principal = self.signed_in
         return Caller(
-            self.actor,
+            principal.user,
             correlation_id=self.correlation_id,
             idempotency_key=client_mutation_id,
             occurred_at=occurred_at,
+            superuser=principal.superuser,
+            token_id=principal.token_id,
         )
 
-    def forget_reads(self) -> None:
-        """After a change, later fields in the same request must not see data loaded before it."""
-        self.loaders = Loaders(self.reads)
+    async def spend(self, units: int) -> None:
+        """Counts work against the token's rate limit; raises a RATE_LIMITED error past it."""
+        try:
+            await asyncio.to_thread(self.runtime.limiter.spend, self.signed_in.token_id, units)
+        except RateLimited as error:
+            raise rate_limited(error) from None
+
+    async def load_access(self) -> Access:
+        """The roles as they are now: one query on the board roles."""
+        return await asyncio.to_thread(Access.load, self.reads, self.signed_in)
+
+    async def forget_reads(self) -> None:
+        """After a change, later fields in the same request must not see data (or roles) loaded before it."""
+        self.access = await self.load_access()
+        self.loaders = Loaders(self.reads, self.access)
 
 
 async def get_context(request: HTTPConnection) -> Context:
-    runtime: Runtime = request.app.state.runtime
     return Context(
-        request=request,
-        runtime=runtime,
-        actor=actor_from_request(request),
-        correlation_id=correlation_id_of(request),
-        loaders=Loaders(runtime.reads),
+        request=request, runtime=request.app.state.runtime, correlation_id=correlation_id_of(request)
     )
+
+
+async def sign_in(context: Context) -> None:
+    """Authenticates the request (or WebSocket connection) and loads the principal's roles, once."""
+    if isinstance(context.request, WebSocket):
+        params = context.connection_params or {}
+        authorization = params.get("Authorization", params.get("authorization"))
+    else:
+        authorization = context.request.headers.get("authorization")
+    token = bearer_token(authorization)
+    principal = await asyncio.to_thread(context.runtime.tokens.authenticate, token) if token else None
+    if principal is None:
+        raise unauthenticated()
+    context.principal = principal
+    await context.forget_reads()
 
 
 Info = strawberry.Info[Context, None]

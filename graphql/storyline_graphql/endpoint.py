@@ -5,6 +5,10 @@ and replaces only its HTTP handling; WebSocket subscriptions (graphql-transport-
 and graphql-ws), GraphiQL's HTML, ``process_result`` and the JSON hooks are reused.
 
 What the HTTP side adds over stock strawberry (GraphQL-over-HTTP spec):
+- ``authenticate`` (optional) runs before the body is read; it refuses a request
+  by raising ``HTTPError`` (e.g. a 401). On WebSocket (graphql-transport-ws only)
+  ``connection_check`` does the same with the ``connection_init`` payload in
+  ``context.connection_params``; a refusal closes with ``4000 + status`` (4401).
 - ``Accept`` negotiation between ``application/graphql-response+json`` and
   ``application/json`` (406 when neither is acceptable).
 - With ``application/graphql-response+json``, request errors (parse, validation,
@@ -38,8 +42,14 @@ from strawberry.schema.exceptions import (
     CannotGetOperationTypeError,
     InvalidOperationTypeError,
 )
+from strawberry.subscriptions import GRAPHQL_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
+from strawberry.types.unset import UnsetType
+
+from graphql import GraphQLError
 
 MediaType = Literal["application/json", "application/graphql-response+json"]
 JSON: Final = "application/json"
@@ -51,11 +61,39 @@ ContextGetter = Callable[[HTTPConnection], Awaitable[Any]]
 class HTTPError(Exception):
     """A request refused before execution, answered as ``{"errors": [...]}``."""
 
-    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+        *,
+        code: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = dict(headers or {})
+        self.code = code  # goes to the error's `extensions.code`
+
+    def body(self) -> GraphQLHTTPResponse:
+        error: dict[str, Any] = {"message": self.message}
+        if self.code:
+            error["extensions"] = {"code": self.code}
+        return {"errors": [error]}
+
+
+Authenticate = Callable[[Any], Awaitable[None]]
+"""Receives the context; raises ``HTTPError`` to refuse the request or connection."""
+HTTPErrorOf = Callable[[GraphQLError], HTTPError | None]
+"""The status (and headers) a response carrying this error gets, if not 200/400."""
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except HTTPError as refused:  # from `connection_check`: 4401, 4403, 4429...
+            await self.websocket.close(code=4000 + refused.status, reason=refused.message)
 
 
 def parse_media_type(value: str) -> tuple[str, dict[str, str]]:
@@ -118,6 +156,8 @@ def dumps(data: object) -> str:
 
 
 class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
+    graphql_transport_ws_handler_class = TransportWSHandler
+
     def __init__(
         self,
         schema: BaseSchema,
@@ -127,14 +167,18 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
         root_value: Any = None,
         allow_queries_via_get: bool = True,
         max_body_size: int | None = 1024 * 1024,
-        unavailable: Callable[[BaseException], bool] | None = None,
+        authenticate: Authenticate | None = None,
+        connection_check: Authenticate | None = None,
+        http_error_of: HTTPErrorOf | None = None,
         **websocket_options: Any,
     ) -> None:
         """``websocket_options`` go to ``strawberry.asgi.GraphQL`` (keep_alive,
         connection_init_wait_timeout, allowed_origins, ...). Multipart uploads,
         batching and HTTP streaming (SSE, multipart subscriptions, @defer) are
-        not served by this endpoint. ``unavailable`` tells the errors that mean
-        the storage is down: a response with one is a 503, so clients retry."""
+        not served by this endpoint. ``http_error_of`` picks the status of a
+        response from its errors (say 503 when the storage is down, so clients
+        retry); errors raised by the context getter or ``authenticate`` go
+        through it too."""
         if schema.config.enable_experimental_incremental_execution:
             raise ValueError("incremental delivery is not supported over HTTP here")
         super().__init__(
@@ -143,10 +187,15 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
             allow_queries_via_get=allow_queries_via_get,
             **websocket_options,
         )
+        if connection_check and GRAPHQL_WS_PROTOCOL in self.protocols:
+            # The legacy protocol cannot refuse a connection with 4401.
+            raise ValueError("connection_check needs subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,)")
         self.context_getter = context_getter
         self.root_value = root_value
         self.max_body_size = max_body_size
-        self.unavailable = unavailable
+        self.authenticate = authenticate
+        self.connection_check = connection_check
+        self.http_error_of = http_error_of
 
     # --- mounting -------------------------------------------------------------
 
@@ -170,6 +219,11 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
 
     async def get_root_value(self, request: Request | WebSocket) -> Any:
         return self.root_value
+
+    async def on_ws_connect(self, context: Any) -> UnsetType | dict[str, object] | None:
+        if self.connection_check is not None:
+            await self.connection_check(context)
+        return await super().on_ws_connect(context)
 
     def encode_json(self, data: object) -> str:
         # Must stay `str`: strawberry's WebSocket adapter sends bytes as binary
@@ -199,10 +253,27 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
             if negotiated is None:
                 raise HTTPError(406, f"Accept must allow {JSON} or {GRAPHQL_RESPONSE_JSON}.")
             media_type = negotiated
-            return await self._execute(request, await self._parse(request), media_type)
+            sub_response = await self.get_sub_response(request)
+            context = await self._context(request, sub_response)
+            data = await self._parse(request)
+            return await self._execute(request, data, media_type, context, sub_response)
         except HTTPError as error:
-            body: GraphQLHTTPResponse = {"errors": [{"message": error.message}]}
-            return self._respond(body, error.status, media_type, error.headers)
+            return self._respond(error.body(), error.status, media_type, error.headers)
+
+    async def _context(self, request: Request, sub_response: Response) -> Any:
+        """The context, once ``authenticate`` let the request in."""
+        try:
+            context = await self.get_context(request, sub_response)
+            if self.authenticate is not None:
+                await self.authenticate(context)
+        except HTTPError:
+            raise
+        except Exception as error:
+            refusal = self._http_error([GraphQLError(str(error), original_error=error)])
+            if refusal is None:
+                raise
+            raise refusal from error
+        return context
 
     def _wants_graphiql(self, request: Request) -> bool:
         # A browser navigation: GET, no `query`, and HTML explicitly acceptable.
@@ -271,15 +342,20 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
                 raise too_large
         return bytes(body)
 
-    async def _execute(self, request: Request, data: GraphQLRequestData, media_type: MediaType) -> Response:
+    async def _execute(
+        self,
+        request: Request,
+        data: GraphQLRequestData,
+        media_type: MediaType,
+        context: Any,
+        sub_response: Response,
+    ) -> Response:
         is_get = request.method == "GET"
         allowed: set[OperationType] = (
             ({OperationType.QUERY} if self.allow_queries_via_get else set())
             if is_get
             else {OperationType.QUERY, OperationType.MUTATION}
         )
-        sub_response = await self.get_sub_response(request)
-        context = await self.get_context(request, sub_response)
         try:
             result = await self.schema.execute(
                 data.query,
@@ -309,16 +385,16 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
             body.pop("data", None)  # GraphQL spec: no `data` if execution never began
             if media_type == GRAPHQL_RESPONSE_JSON:
                 status = 400  # application/json keeps 200 for compatibility
-        if self._storage_down(result):
-            return self._respond(body, 503, media_type, {"Retry-After": "1"}, sub_response)
+        refusal = self._http_error(result.errors or [])
+        if refusal is not None:
+            return self._respond(body, refusal.status, media_type, refusal.headers, sub_response)
         return self._respond(body, status, media_type, sub_response=sub_response)
 
-    def _storage_down(self, result: ExecutionResult) -> bool:
-        unavailable = self.unavailable
-        return unavailable is not None and any(
-            error.original_error is not None and unavailable(error.original_error)
-            for error in result.errors or ()
-        )
+    def _http_error(self, errors: list[GraphQLError]) -> HTTPError | None:
+        """The first refusal ``http_error_of`` finds among the errors."""
+        if self.http_error_of is None:
+            return None
+        return next((e for e in map(self.http_error_of, errors) if e is not None), None)
 
     def _respond(
         self,

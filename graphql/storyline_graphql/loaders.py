@@ -5,11 +5,17 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy import Engine
 from strawberry.dataloader import DataLoader
 
+from storyline_domain.errors import NotFoundError
+from storyline_service import analytics
+from storyline_service.auth import Access
 from storyline_service.queries import AuditCriteria, EpicTotals, Keyset, Reads, StoryCriteria
 from storyline_service.readmodels import (
     AuditEntryRow,
@@ -48,10 +54,15 @@ Pages = Callable[[Sequence[str], Sequence[tuple[Any, ...]], C, int, Keyset | Non
 Counts = Callable[[Sequence[str], Sequence[tuple[Any, ...]], C], dict[Any, int]]
 
 
-def by_key(fetch: Callable[[Sequence[K]], dict[K, V]]) -> DataLoader[K, V | None]:
+def by_key(
+    fetch: Callable[[Sequence[K]], dict[K, V]], visible: Callable[[V], bool] | None = None
+) -> DataLoader[K, V | None]:
+    """Rows ``visible`` refuses load as None, as if they did not exist."""
+
     async def load(keys: list[K]) -> list[V | None]:
         found = await asyncio.to_thread(fetch, keys)
-        return [found.get(key) for key in keys]
+        rows = [found.get(key) for key in keys]
+        return [row if row is None or visible is None or visible(row) else None for row in rows]
 
     return DataLoader(load_fn=load)
 
@@ -98,17 +109,44 @@ def counted(fetch: Counts[C]) -> DataLoader[CountKey[C], int]:
     return DataLoader(load_fn=load)
 
 
-class Loaders:
-    """Created per request, so nothing is cached across requests."""
+def _on_board(access: Access, row: StoryRow | SprintRow | EpicRow) -> bool:
+    return access.can_read(row.board_key)
 
-    def __init__(self, reads: Reads) -> None:
+
+SprintAnalysis = tuple[analytics.SprintReport, list[analytics.BurnPoint]]
+
+
+def sprint_analyses(engine: Engine, sprint_ids: Sequence[str]) -> dict[str, SprintAnalysis]:
+    """Each sprint's report and burndown from one read of its history: asked together, read once.
+
+    A sprint whose history is not projected yet is left out, rather than failing the whole batch."""
+    found = {}
+    for sprint_id in sprint_ids:
+        with suppress(NotFoundError):
+            found[sprint_id] = analytics.sprint_report_and_burndown(engine, sprint_id)
+    return found
+
+
+class Loaders:
+    """Created per request, so nothing is cached across requests.
+
+    Every object reached by key or id (a root field, ``node(id:)``, a story's
+    board, sprint or epic) comes through here, and only from boards ``access``
+    allows. Lists hang off an object already loaded, so they are on its board.
+    """
+
+    def __init__(self, reads: Reads, access: Access) -> None:
         self.reads = reads
-        self.board: DataLoader[str, BoardRow | None] = by_key(reads.boards_by_key)
+        on_board = partial(_on_board, access)
+        self.board: DataLoader[str, BoardRow | None] = by_key(
+            reads.boards_by_key, lambda row: access.can_read(row.key)
+        )
         self.columns: DataLoader[str, list[ColumnRow]] = listed(reads.columns_of)
-        self.story: DataLoader[str, StoryRow | None] = by_key(reads.stories_by_key)
-        self.sprint: DataLoader[str, SprintRow | None] = by_key(reads.sprints_by_id)
-        self.epic: DataLoader[str, EpicRow | None] = by_key(reads.epics_by_key)
+        self.story: DataLoader[str, StoryRow | None] = by_key(reads.stories_by_key, on_board)
+        self.sprint: DataLoader[str, SprintRow | None] = by_key(reads.sprints_by_id, on_board)
+        self.epic: DataLoader[str, EpicRow | None] = by_key(reads.epics_by_key, on_board)
         self.epics: DataLoader[str, list[EpicRow]] = listed(reads.epics_of)
+        # Totals of epics already loaded (so on boards `access` allows).
         self.epic_totals: DataLoader[str, EpicTotals | None] = by_key(reads.epic_totals)
         self.story_pages: DataLoader[PageKey[StoryCriteria], list[StoryRow]] = paged(reads.story_pages)
         self.story_counts: DataLoader[CountKey[StoryCriteria], int] = counted(reads.story_counts)
@@ -116,3 +154,10 @@ class Loaders:
         self.audit_counts: DataLoader[CountKey[AuditCriteria], int] = counted(reads.audit_counts)
         self.sprint_pages: DataLoader[PageKey[str | None], list[SprintRow]] = paged(reads.sprint_pages)
         self.sprint_counts: DataLoader[CountKey[str | None], int] = counted(reads.sprint_counts)
+        # Analytics of stories and sprints already loaded (so on boards `access` allows).
+        self.story_times: DataLoader[str, analytics.StoryTimes | None] = by_key(
+            partial(analytics.story_times, reads.engine)
+        )
+        self.sprint_analysis: DataLoader[str, SprintAnalysis | None] = by_key(
+            partial(sprint_analyses, reads.engine)
+        )

@@ -22,10 +22,11 @@ from strawberry.types import ExecutionContext
 
 from graphql import GraphQLError
 from storyline_graphql.analytics import ANALYTICS_TYPES
-from storyline_graphql.audit import AuditEntry, AuditQuery, AuditSubscription, audit_sequence
+from storyline_graphql.audit import AuditQuery, AuditSubscription, audit_sequence, load_audit_entry
 from storyline_graphql.boards import BoardMutations, BoardQuery, load_board
 from storyline_graphql.common import Node
 from storyline_graphql.context import Context, Info
+from storyline_graphql.cost import QueryCost
 from storyline_graphql.epics import EpicMutations, load_epic
 from storyline_graphql.scalars import SCALARS
 from storyline_graphql.sprints import SprintMutations, SprintQuery, load_sprint
@@ -46,8 +47,7 @@ class NodeQuery:
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         sequence = audit_sequence(id)
         if sequence is not None:
-            row = await asyncio.to_thread(info.context.reads.audit_entry, sequence)
-            return AuditEntry.from_row(row) if row else None
+            return await load_audit_entry(info, sequence)
         found = await asyncio.to_thread(info.context.reads.find_node, id)
         if found is None:
             return None
@@ -114,6 +114,7 @@ def build_schema(settings: Settings) -> StorylineSchema:
         QueryDepthLimiter(max_depth=settings.max_query_depth),
         MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        QueryCost,
         MaskFaults,
     ]
     if not settings.introspection:

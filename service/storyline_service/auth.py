@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import jwt
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 
+from storyline_domain.board import Role
+from storyline_service.queries import Reads
 from storyline_service.readmodels import utc_datetime
+from storyline_service.settings import Settings
+
+log = logging.getLogger("storyline.auth")
 
 TOKEN_PREFIX = "sl_"
 ADMIN = "admin"
@@ -47,6 +56,28 @@ class Principal:
     superuser: bool = False
 
 
+@dataclass(frozen=True)
+class Access:
+    """The boards a principal may see, and its role on each: a board without one does not exist for it."""
+
+    superuser: bool = False
+    roles: Mapping[str, Role] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, reads: Reads, principal: Principal) -> Access:
+        if principal.superuser:
+            return cls(superuser=True)
+        return cls(roles={row.board_key: Role(row.role) for row in reads.roles_of(principal.user)})
+
+    def can_read(self, board_key: str) -> bool:
+        return self.superuser or board_key in self.roles
+
+    @property
+    def boards(self) -> tuple[str, ...] | None:
+        """The boards it may see; None means every board."""
+        return None if self.superuser else tuple(sorted(self.roles))
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -55,10 +86,54 @@ tokens = ApiTokenRow.__table__  # type: ignore[attr-defined]
 windows = RateWindowRow.__table__  # type: ignore[attr-defined]
 
 
+class OidcTokens:
+    """Verifies OpenID Connect access tokens (signed JWTs) with the issuer's published keys."""
+
+    def __init__(self, settings: Settings) -> None:
+        if not (settings.oidc_issuer and settings.oidc_audience and settings.oidc_jwks):
+            raise ValueError("OIDC needs STORYLINE_OIDC_ISSUER, _AUDIENCE and _JWKS")
+        self.issuer, self.audience = settings.oidc_issuer, settings.oidc_audience
+        self.user_claim = settings.oidc_user_claim
+        self.algorithms = list(settings.oidc_algorithms)
+        jwks = settings.oidc_jwks
+        if jwks.startswith(("https://", "http://")):
+            client = jwt.PyJWKClient(jwks, cache_keys=True)  # fetched on demand, and again for new key ids
+            self.key_of: Callable[[str], jwt.PyJWK] = client.get_signing_key_from_jwt
+        else:
+            keys = jwt.PyJWKSet.from_json(Path(jwks).read_text())
+            self.key_of = lambda token: keys[jwt.get_unverified_header(token).get("kid", "")]
+
+    def authenticate(self, token: str) -> Principal | None:
+        try:
+            claims = jwt.decode(
+                token,
+                self.key_of(token),
+                algorithms=self.algorithms,
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": ["exp", "iss", "aud"]},
+            )
+        except (jwt.PyJWTError, KeyError) as error:
+            log.info("refused an OIDC token: %s", error)  # never the token itself
+            return None
+        user = claims.get(self.user_claim)
+        if not isinstance(user, str) or not user.strip():
+            return None
+        # Access tokens come and go; the rate limit follows the user.
+        return Principal(user.strip(), f"oidc:{user.strip()}")
+
+
+def is_jwt(token: str) -> bool:
+    return token.count(".") == 2  # API tokens have no dots
+
+
 class Tokens:
-    def __init__(self, engine: Engine, admin_token: str | None = None) -> None:
+    def __init__(
+        self, engine: Engine, admin_token: str | None = None, oidc: OidcTokens | None = None
+    ) -> None:
         self.engine = engine
         self.admin_hash = hash_token(admin_token) if admin_token else None
+        self.oidc = oidc
 
     def create(
         self, user: str, expires_in_days: float | None = None, *, superuser: bool = False
@@ -103,6 +178,8 @@ class Tokens:
         digest = hash_token(token)
         if self.admin_hash and hmac.compare_digest(digest, self.admin_hash):
             return Principal(ADMIN, "admin-token", superuser=True)
+        if self.oidc and is_jwt(token):
+            return self.oidc.authenticate(token)
         with self.engine.connect() as conn:
             row = conn.execute(select(tokens).where(tokens.c.token_hash == digest)).first()
         if row is None or row.revoked_at is not None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from storyline_service.application import Storyline
-from storyline_service.auth import RateLimiter, Tokens
+from storyline_service.auth import OidcTokens, RateLimiter, Tokens
 from storyline_service.database import create_engines, create_tables
 from storyline_service.projections.runner import Projector
 from storyline_service.queries import Reads
@@ -42,7 +42,7 @@ def bootstrap(settings: Settings | None = None, *, read_your_writes: bool = True
     if read_your_writes:
         app.on_recorded = lambda position: projector.wait_for(position, settings.projection_wait_seconds)
     admin_token = settings.admin_token.get_secret_value() if settings.admin_token else None
-    tokens = Tokens(write_engine, admin_token)
-    limiter = RateLimiter(write_engine, settings.rate_limit_per_minute)
+    tokens = Tokens(write_engine, admin_token, OidcTokens(settings) if settings.oidc_issuer else None)
+    limiter = RateLimiter(write_engine, settings.rate_limit, settings.rate_window_seconds)
     app.admit = lambda caller: limiter.spend(caller.token_id) if caller.token_id else None
     return Runtime(settings, app, engine, write_engine, projector, reads, tokens, limiter)

@@ -87,6 +87,7 @@ class AuditCriteria:
     event_types: tuple[str, ...] | None = None
     since: datetime | None = None  # occurred at or after
     until: datetime | None = None  # occurred before
+    boards: tuple[str, ...] | None = None  # the boards the reader may see; None: every board
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,10 @@ def _partition_filter(partition: Sequence[Attr], values: Sequence[tuple[Any, ...
     if len(partition) == 1:
         return partition[0].in_([value[0] for value in values])
     return or_(*(and_(*(a == v for a, v in zip(partition, value, strict=True))) for value in values))
+
+
+def _board_filter(keys: Sequence[str] | None) -> list[ColumnElement[bool]]:
+    return [] if keys is None else [col(BoardRow.key).in_(keys)]
 
 
 class Reads:
@@ -213,13 +218,19 @@ class Reads:
 
     # ----- boards -----
 
-    def boards(self, limit: int, after: Keyset | None) -> list[BoardRow]:
-        page = self._pages(BoardRow, [], [()], [], BOARD_ORDER, limit, after)
+    def boards(self, limit: int, after: Keyset | None, keys: Sequence[str] | None = None) -> list[BoardRow]:
+        """By key; only the boards in ``keys``, unless it is None."""
+        page = self._pages(BoardRow, [], [()], _board_filter(keys), BOARD_ORDER, limit, after)
         return page[()]
 
-    def board_count(self) -> int:
+    def board_count(self, keys: Sequence[str] | None = None) -> int:
+        query = select(func.count()).select_from(BoardRow).where(*_board_filter(keys))
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(BoardRow)).scalar_one())
+            return int(conn.execute(query).scalar_one())
+
+    def board_keys(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(col(BoardRow.key)).order_by(col(BoardRow.key))).scalars())
 
     def boards_by_key(self, keys: Sequence[str]) -> dict[str, BoardRow]:
         with self._session() as session:
@@ -383,6 +394,8 @@ class Reads:
         ):
             if value is not None:
                 where.append(attr == value)
+        if c.boards is not None:
+            where.append(col(AuditEntryRow.board_key).in_(c.boards))
         if c.event_types is not None:
             where.append(col(AuditEntryRow.event_type).in_(c.event_types))
         if c.since is not None:

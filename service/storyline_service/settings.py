@@ -24,7 +24,17 @@ class Settings(BaseSettings):
     max_query_depth: int = 12
     max_request_bytes: int = 1_000_000
     admin_token: SecretStr | None = None  # bootstrap token for the user "admin", ADMIN on every board
-    rate_limit_per_minute: int = 1200  # per API token: mutations plus query cost
+    # Per API token and window: a mutation spends 1 unit, a query 1 per 100 objects it may return.
+    rate_limit: int = 1200
+    rate_window_seconds: int = 60
+    # Objects one operation may ask for: each list multiplies by its page size (`first`).
+    max_query_cost: int = 25_000
+    # Optional: OpenID Connect access tokens (JWTs) are accepted too once an issuer is set.
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks: str | None = None  # the issuer's keys: a JWKS URL (https://...) or a JSON file
+    oidc_user_claim: str = "sub"  # the claim that names the user, e.g. preferred_username or email
+    oidc_algorithms: tuple[str, ...] = ("RS256", "ES256")
 
     @cached_property
     def url(self) -> URL:

@@ -36,6 +36,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+ADMIN_TOKEN = "test-admin-token"  # the server's STORYLINE_ADMIN_TOKEN: the user "admin"
+
+
 @dataclass
 class Server:
     """A running `uvicorn` process serving Storyline, and a runtime on the same database."""
@@ -45,16 +48,24 @@ class Server:
     runtime: Runtime
     log: Path
     clients: dict[str, httpx.Client] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=lambda: {"admin": ADMIN_TOKEN})
 
     @property
     def ws_url(self) -> str:
         return self.url.replace("http://", "ws://") + "/graphql"
 
+    def token(self, user: str = "alice") -> str:
+        """An API token of ``user``, made once per server."""
+        if user not in self.tokens:
+            self.tokens[user] = self.runtime.tokens.create(user)[1]
+        return self.tokens[user]
+
+    def auth(self, user: str = "alice") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(user)}"}
+
     def client(self, user: str = "alice") -> httpx.Client:
         if user not in self.clients:
-            self.clients[user] = httpx.Client(
-                base_url=self.url, headers={"X-Storyline-User": user}, timeout=30
-            )
+            self.clients[user] = httpx.Client(base_url=self.url, headers=self.auth(user), timeout=30)
         return self.clients[user]
 
     def post(self, query: str, variables: dict[str, Any] | None = None, user: str = "alice") -> Any:
@@ -125,6 +136,8 @@ def serve(
         settings = Settings(database_url=url)
         env = {"STORYLINE_DATABASE_URL": url}
     runtime = bootstrap(settings, read_your_writes=False)
+    # Limits far above what a test module does, unless the module asks for its own.
+    env |= {"STORYLINE_ADMIN_TOKEN": ADMIN_TOKEN, "STORYLINE_RATE_LIMIT": "1000000"}
     process, base_url = start_server(settings, {**env, **extra_env}, folder / "server.log")
     server = Server(base_url, settings, runtime, folder / "server.log")
     try:
@@ -155,9 +168,9 @@ mutation($input: CreateStoryInput!) {
 }"""
 
 
-def create_board(server: Server, **input: Any) -> str:
+def create_board(server: Server, *, user: str = "alice", **input: Any) -> str:
     key = input.pop("key", None) or new_board_key()
-    data = server.post(CREATE_BOARD, {"input": {"key": key, "name": f"Board {key}", **input}})
+    data = server.post(CREATE_BOARD, {"input": {"key": key, "name": f"Board {key}", **input}}, user)
     assert data["createBoard"]["errors"] == []
     return key
 

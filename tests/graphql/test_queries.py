@@ -238,11 +238,9 @@ def test_node_fetches_every_kind_of_object(server: Server) -> None:
 
 def test_viewer_and_boards(server: Server) -> None:
     key = create_board(server)
-    anonymous = server.client("anonymous")
-    response = anonymous.post(
-        "/graphql", json={"query": "{ viewer { name } }"}, headers={"X-Storyline-User": ""}
-    )
-    assert response.json()["data"] == {"viewer": {"name": "anonymous"}}
+    viewer = "{ viewer { name roles { boardKey role } } }"
+    assert server.post(viewer, user="dora") == {"viewer": {"name": "dora", "roles": []}}
+    assert {"boardKey": key, "role": "ADMIN"} in server.post(viewer)["viewer"]["roles"]
     boards = all_pages(
         server,
         BOARDS_PAGES,

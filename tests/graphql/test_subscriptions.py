@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
@@ -23,12 +25,18 @@ TIMEOUT = 10
 
 
 @contextmanager
-def subscribed(server: Server, board: str, user: str = "carol") -> Iterator[ClientConnection]:
-    """A graphql-transport-ws connection subscribed to ``board``'s events."""
-    headers = {"X-Storyline-User": user}
+def connected(server: Server, init: dict[str, Any] | None) -> Iterator[ClientConnection]:
+    """A graphql-transport-ws connection that sent ``init`` as its connection_init payload."""
     protocols = [Subprotocol("graphql-transport-ws")]
-    with connect(server.ws_url, subprotocols=protocols, additional_headers=headers) as ws:
-        ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+    with connect(server.ws_url, subprotocols=protocols) as ws:
+        ws.send(json.dumps({"type": "connection_init", "payload": init or {}}))
+        yield ws
+
+
+@contextmanager
+def subscribed(server: Server, board: str, user: str = "carol") -> Iterator[ClientConnection]:
+    """A connection of ``user``, subscribed to ``board``'s events."""
+    with connected(server, {"Authorization": f"Bearer {server.token(user)}"}) as ws:
         assert json.loads(ws.recv(TIMEOUT))["type"] == "connection_ack"
         payload = {"query": BOARD_EVENTS, "variables": {"key": board}}
         ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
@@ -46,6 +54,7 @@ def test_events_recorded_by_another_client_are_pushed(server: Server) -> None:
     board = create_board(server)
     story = create_story(server, board, "Live")
     other = create_board(server)
+    mutate(server, "grantRole", {"boardKey": board, "user": "carol", "role": "VIEWER"}, "board { key }")
     with subscribed(server, board) as ws:
         wait_until_listening()
         mutate(server, "moveStory", {"storyKey": story, "toColumn": "DONE"}, "story { key }", user="alice")
@@ -63,7 +72,7 @@ def test_events_recorded_by_another_process_are_pushed(server: Server) -> None:
     """The test process writes to the database itself; the server projects and pushes the event."""
     board = create_board(server)
     story = create_story(server, board, "Written elsewhere")
-    with subscribed(server, board) as ws:
+    with subscribed(server, board, user="alice") as ws:
         wait_until_listening()
         server.runtime.app.block_story(Caller("alice"), story, "waiting on legal")
         event = next_event(ws)
@@ -71,16 +80,43 @@ def test_events_recorded_by_another_process_are_pushed(server: Server) -> None:
     assert event["summary"] == f"alice blocked {story}: waiting on legal"
 
 
-def test_subscribing_to_an_unknown_board_is_an_error(server: Server) -> None:
-    protocols = [Subprotocol("graphql-transport-ws")]
-    with connect(server.ws_url, subprotocols=protocols) as ws:
-        ws.send(json.dumps({"type": "connection_init"}))
-        assert json.loads(ws.recv(TIMEOUT))["type"] == "connection_ack"
-        payload = {"query": BOARD_EVENTS, "variables": {"key": "NOSUCH"}}
-        ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
-        message = json.loads(ws.recv(TIMEOUT))
+def refusal(ws: ClientConnection) -> str:
+    message = json.loads(ws.recv(TIMEOUT))
     assert message["type"] in ("error", "next"), message
-    assert "board NOSUCH not found" in json.dumps(message)
+    return json.dumps(message)
+
+
+def test_subscribing_to_an_unknown_board_is_an_error(server: Server) -> None:
+    with subscribed(server, "NOSUCH", user="alice") as ws:
+        assert "board NOSUCH not found" in refusal(ws)
+
+
+def test_subscribing_needs_a_role_on_the_board(server: Server) -> None:
+    board = create_board(server)
+    with subscribed(server, board, user="mallory") as ws:
+        assert f"board {board} not found" in refusal(ws)
+
+
+def test_subscribing_needs_a_token(server: Server) -> None:
+    revoked_id, revoked = server.runtime.tokens.create("alice")
+    server.runtime.tokens.revoke(revoked_id)
+    for init in ({}, {"Authorization": "Bearer sl_no_such_token"}, {"authorization": f"Bearer {revoked}"}):
+        with connected(server, init) as ws, pytest.raises(ConnectionClosed) as closed:
+            ws.recv(TIMEOUT)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401, init
+    # The lower-case key is accepted too.
+    with connected(server, {"authorization": f"Bearer {server.token('alice')}"}) as ws:
+        assert json.loads(ws.recv(TIMEOUT))["type"] == "connection_ack"
+
+
+def test_a_revoked_role_ends_the_subscription(server: Server) -> None:
+    board = create_board(server)
+    mutate(server, "grantRole", {"boardKey": board, "user": "carol", "role": "VIEWER"}, "board { key }")
+    with subscribed(server, board) as ws:
+        wait_until_listening()
+        mutate(server, "revokeRole", {"boardKey": board, "user": "carol"}, "board { key }")
+        create_story(server, board, "Not for carol")
+        assert f"board {board} not found" in refusal(ws)
 
 
 def wait_until_listening() -> None:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
+from typing import Any
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
 from sqlalchemy import text
 
+from storyline_domain.board import Role
 from storyline_service.application import Caller
-from storyline_service.auth import RateLimited, RateLimiter
+from storyline_service.auth import Access, OidcTokens, Principal, RateLimited, RateLimiter
 from storyline_service.bootstrap import Runtime, bootstrap
+from storyline_service.queries import AuditCriteria
 from storyline_service.settings import Settings
 
 
@@ -65,3 +71,58 @@ def test_rate_limit_triggers_then_recovers(runtime: Runtime) -> None:
     assert runtime.app.create_story(Caller("alice", token_id="t2"), "PAY", "another token") == "PAY-6"
     time.sleep(1.1)
     assert runtime.app.create_story(Caller("alice", token_id="t1"), "PAY", "after the window") == "PAY-7"
+
+
+def test_access_is_the_boards_a_principal_has_a_role_on(runtime: Runtime) -> None:
+    runtime.app.create_board(Caller("alice"), "PAY", "Payments")
+    runtime.app.create_board(Caller("bob"), "OPS", "Operations")
+    runtime.app.grant_role(Caller("alice"), "PAY", "vic", "VIEWER")
+    vic = Access.load(runtime.reads, Principal("vic", "t1"))
+    assert vic.roles == {"PAY": Role.VIEWER} and vic.boards == ("PAY",)
+    assert vic.can_read("PAY") and not vic.can_read("OPS")
+    admin = Access.load(runtime.reads, Principal("admin", "admin-token", superuser=True))
+    assert admin.can_read("OPS") and admin.boards is None
+    # The read filters the API applies for them.
+    reads = runtime.reads
+    assert [row.key for row in reads.boards(10, None, vic.boards)] == ["PAY"]
+    assert (reads.board_count(vic.boards), reads.board_count(admin.boards)) == (1, 2)
+    entries = reads.audit_pages((), [()], AuditCriteria(boards=vic.boards), 100, None)[()]
+    assert entries and {entry.board_key for entry in entries} == {"PAY"}
+    assert reads.audit_pages((), [()], AuditCriteria(boards=()), 100, None)[()] == []
+
+
+class Issuer:
+    """A stand-in OpenID Connect provider: a signing key, its JWKS file, and tokens signed with it."""
+
+    ISSUER, AUDIENCE = "https://id.example.test", "storyline"
+
+    def __init__(self, folder: Path) -> None:
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key())) | {"kid": "k1"}
+        self.jwks = folder / "jwks.json"
+        self.jwks.write_text(json.dumps({"keys": [jwk]}))
+
+    def settings(self, **overrides: Any) -> Settings:
+        fields = {"oidc_issuer": self.ISSUER, "oidc_audience": self.AUDIENCE, "oidc_jwks": str(self.jwks)}
+        return Settings(**(fields | overrides))
+
+    def token(self, key: Any = None, **claims: Any) -> str:
+        defaults = {"iss": self.ISSUER, "aud": self.AUDIENCE, "sub": "u-123", "exp": int(time.time()) + 60}
+        return jwt.encode(defaults | claims, key or self.key, algorithm="RS256", headers={"kid": "k1"})
+
+
+def test_oidc_tokens_map_a_claim_to_the_user(tmp_path: Path) -> None:
+    issuer = Issuer(tmp_path)
+    oidc = OidcTokens(issuer.settings(oidc_user_claim="preferred_username"))
+    principal = oidc.authenticate(issuer.token(preferred_username="olivia"))
+    assert principal == Principal("olivia", "oidc:olivia")
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    for refused in (
+        issuer.token(),  # no preferred_username
+        issuer.token(preferred_username="olivia", aud="someone-else"),
+        issuer.token(preferred_username="olivia", iss="https://evil.example.test"),
+        issuer.token(preferred_username="olivia", exp=int(time.time()) - 10),
+        issuer.token(stranger, preferred_username="olivia"),  # signed by another key
+        "not.a.jwt",
+    ):
+        assert oidc.authenticate(refused) is None
