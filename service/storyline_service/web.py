@@ -1,4 +1,4 @@
-"""The web app: GraphQL at /graphql, health probes, request logs.
+"""The web app: GraphQL at /graphql, the reference board page at /board, health probes, request logs.
 
 This is the composition root, the one module of the service that knows the
 GraphQL layer: it wires the runtime to the schema and serves both.
@@ -20,10 +20,13 @@ from eventsourcing import persistence
 from fastapi import FastAPI
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
-from storyline_graphql.context import get_context
-from storyline_graphql.endpoint import GraphQLHTTPEndpoint
+from graphql import GraphQLError
+from storyline_graphql.context import get_context, sign_in
+from storyline_graphql.endpoint import GraphQLHTTPEndpoint, HTTPError
 from storyline_graphql.schema import build_schema
+from storyline_service.board_page import mount_board_page
 from storyline_service.bootstrap import Runtime, bootstrap
 from storyline_service.projections.feed import run_projector
 from storyline_service.settings import Settings
@@ -94,6 +97,16 @@ def database_unavailable(error: BaseException) -> bool:
     )
 
 
+def http_error_of(error: GraphQLError) -> HTTPError | None:
+    """503 while the database is out of reach, 429 over the rate limit: both tell clients to retry later."""
+    if error.original_error is not None and database_unavailable(error.original_error):
+        return HTTPError(503, "The database is unavailable; retry shortly.", {"Retry-After": "1"})
+    extensions = error.extensions or {}
+    if extensions.get("code") == "RATE_LIMITED":
+        return HTTPError(429, error.message, {"Retry-After": str(extensions["retryAfter"])})
+    return None
+
+
 def _ready(runtime: Runtime) -> tuple[bool, dict[str, Any]]:
     """Ready when the database answers and every projection has caught up with the log."""
     try:
@@ -142,9 +155,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         graphiql=settings.introspection,
         context_getter=get_context,
         max_body_size=settings.max_request_bytes,
-        unavailable=database_unavailable,
+        authenticate=sign_in,
+        connection_check=sign_in,
+        http_error_of=http_error_of,
+        # Not graphql-ws, the legacy protocol: it has no way to refuse a connection with 4401.
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
     )
     endpoint.mount(app, "/graphql")
+    mount_board_page(app)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
