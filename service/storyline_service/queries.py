@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, aliased
-from sqlmodel import col
+from sqlmodel import SQLModel, col
 
 from storyline_service.readmodels import (
     AuditEntryRow,
@@ -201,12 +201,14 @@ class Reads:
 
     def _counts(
         self,
+        model: type[SQLModel],
         partition: Sequence[Attr],
         values: Sequence[tuple[Any, ...]],
         conditions: Iterable[ColumnElement[bool]],
     ) -> dict[tuple[Any, ...], int]:
         query = (
             select(*partition, func.count())
+            .select_from(model)  # counts rows even when nothing else names the table
             .where(_partition_filter(partition, values), *conditions)
             .group_by(*partition)
         )
@@ -320,7 +322,7 @@ class Reads:
         self, partition: Sequence[str], values: Sequence[tuple[Any, ...]], criteria: StoryCriteria
     ) -> dict[tuple[Any, ...], int]:
         attrs = [getattr(StoryRow, name) for name in partition]
-        return self._counts(attrs, values, self._story_conditions(criteria))
+        return self._counts(StoryRow, attrs, values, self._story_conditions(criteria))
 
     # ----- sprints and epics -----
 
@@ -347,7 +349,7 @@ class Reads:
     ) -> dict[tuple[Any, ...], int]:
         attrs = [getattr(SprintRow, name) for name in partition]
         where = [] if state is None else [col(SprintRow.state) == state]
-        return self._counts(attrs, values, where)
+        return self._counts(SprintRow, attrs, values, where)
 
     def epics_of(self, board_keys: Sequence[str]) -> dict[str, list[EpicRow]]:
         epics: dict[str, list[EpicRow]] = {key: [] for key in board_keys}
@@ -421,7 +423,7 @@ class Reads:
         self, partition: Sequence[str], values: Sequence[tuple[Any, ...]], criteria: AuditCriteria
     ) -> dict[tuple[Any, ...], int]:
         attrs = [getattr(AuditEntryRow, name) for name in partition]
-        return self._counts(attrs, values, self._audit_conditions(criteria))
+        return self._counts(AuditEntryRow, attrs, values, self._audit_conditions(criteria))
 
     def audit_entry(self, sequence: int) -> AuditEntryRow | None:
         with self._session() as session:
