@@ -1,6 +1,9 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# `make run PORT=8080 HOST=0.0.0.0`: set on the command line only, so a shell's own $HOST is ignored.
+HOST := 127.0.0.1
+PORT := 8000
 
 .PHONY: install run test lint typecheck pytest bench bench-quick schema clean
 
@@ -14,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: install
-	$(VENV)/bin/storyline serve --local
+	$(VENV)/bin/storyline serve --local --host $(HOST) --port $(PORT)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -17,6 +17,9 @@ What the HTTP side adds over stock strawberry (GraphQL-over-HTTP spec):
   415 for non-JSON POST bodies, 413 above ``max_body_size``, 400 with a GraphQL
   error body for malformed requests.
 
+GraphiQL can open with ``graphiql_query`` in its editor and ``graphiql_headers``
+in its headers editor.
+
 Mount with ``endpoint.mount(app, "/graphql")`` (FastAPI or Starlette), or put
 ``endpoint.routes("/graphql")`` into a router's routes.
 """
@@ -24,13 +27,14 @@ Mount with ``endpoint.mount(app, "/graphql")`` (FastAPI or Starlette), or put
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final, Literal, cast
 
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -155,6 +159,28 @@ def dumps(data: object) -> str:
         return json.dumps(data, separators=(",", ":"))
 
 
+def customize_graphiql(html: str, query: str | None, headers: Mapping[str, str] | None) -> str:
+    """Strawberry's GraphiQL page with our example query and pre-filled headers.
+
+    A URL's own ``q`` and ``headers`` parameters still win, as in stock GraphiQL."""
+
+    def js(text: str) -> str:
+        # A JSON string is a JS string literal; escaping "<" keeps "</script>" out of the page.
+        return json.dumps(text).replace("<", "\\u003c")
+
+    if query is not None:
+        example = f"const EXAMPLE_QUERY = {js(query)};"
+        html, found = re.subn(r"const EXAMPLE_QUERY = `.*?`;", lambda _: example, html, flags=re.S)
+        if found != 1:
+            raise RuntimeError("strawberry's GraphiQL page has no EXAMPLE_QUERY to replace")
+    if headers:
+        old = "React.useState(parameters.headers)"
+        if old not in html:
+            raise RuntimeError("strawberry's GraphiQL page no longer reads parameters.headers")
+        html = html.replace(old, f"React.useState(parameters.headers || {js(json.dumps(headers, indent=2))})")
+    return html
+
+
 class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
     graphql_transport_ws_handler_class = TransportWSHandler
 
@@ -170,6 +196,8 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
         authenticate: Authenticate | None = None,
         connection_check: Authenticate | None = None,
         http_error_of: HTTPErrorOf | None = None,
+        graphiql_query: str | None = None,
+        graphiql_headers: Mapping[str, str] | None = None,
         **websocket_options: Any,
     ) -> None:
         """``websocket_options`` go to ``strawberry.asgi.GraphQL`` (keep_alive,
@@ -196,6 +224,10 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
         self.authenticate = authenticate
         self.connection_check = connection_check
         self.http_error_of = http_error_of
+        # Made once: strawberry reads its page from disk on every request.
+        self.graphiql_html = (
+            customize_graphiql(self.graphql_ide_html, graphiql_query, graphiql_headers) if graphiql else ""
+        )
 
     # --- mounting -------------------------------------------------------------
 
@@ -216,6 +248,9 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
         if self.context_getter is None:
             return await super().get_context(request, response)
         return await self.context_getter(request)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse(self.graphiql_html)
 
     async def get_root_value(self, request: Request | WebSocket) -> Any:
         return self.root_value

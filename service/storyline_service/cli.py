@@ -23,6 +23,7 @@ from storyline_service.first_run import (
     StartupProblem,
     check_port,
     check_storage,
+    may_prefill_token,
     prepare_local_start,
 )
 from storyline_service.projections.base import Projection
@@ -216,7 +217,7 @@ def serve(
     try:
         check_storage(settings)
         check_port(host, port)
-        start = _prepare(settings) if local else None
+        start = _prepare(settings, session=may_prefill_token(host, settings)) if local else None
     except StartupProblem as problem:
         console.print(f"[red]Storyline cannot start:[/red] {problem}")
         raise typer.Exit(1) from None
@@ -225,17 +226,20 @@ def serve(
     console.print(f"  GraphiQL  {base}/graphql\n  Board     {base}/board")
     if start and start.demo_loaded:
         console.print("  Loaded the demo board PAY: three closed sprints and an active one.")
+    if start and start.session_token:
+        console.print("  Both pages open signed in as admin: local mode, for this machine only.")
     if start and start.new_admin_token:
         console.print("Your local admin token, shown this once (only its hash is kept):")
         print(start.new_admin_token, flush=True)
     elif local and settings.admin_token is None:
         console.print("Use the admin token printed on the first start, or make a new one with")
         console.print("  storyline token create admin --admin")
+    app = create_app(settings, local_token=start.session_token if start else None)
     # The app logs each request itself, with its correlation id.
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
 
 
-def _prepare(settings: Settings) -> LocalStart:
+def _prepare(settings: Settings, session: bool) -> LocalStart:
     try:
         runtime = bootstrap(settings)
     except DatabaseTooNew as error:
@@ -247,7 +251,7 @@ def _prepare(settings: Settings) -> LocalStart:
             "is it running, and is STORYLINE_DATABASE_URL right?"
         ) from None
     try:
-        return prepare_local_start(runtime)
+        return prepare_local_start(runtime, session)
     finally:
         runtime.close()
 

@@ -23,10 +23,16 @@ class StartupProblem(Exception):
     """Something stops the server from starting; the message says how to fix it."""
 
 
+# Local mode signs GraphiQL and /board in with a new token each start. Like every token only its
+# hash is stored; the token itself lives in the server's memory, so it expires soon.
+SESSION_TOKEN_DAYS = 0.5
+
+
 @dataclass(frozen=True)
 class LocalStart:
     demo_loaded: bool
     new_admin_token: str | None  # printed once, on the very first start
+    session_token: str | None = None  # pre-filled into GraphiQL and /board, never printed
 
 
 def is_loopback(host: str) -> bool:
@@ -36,6 +42,11 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def may_prefill_token(host: str, settings: Settings) -> bool:
+    """Only a browser on this machine may be handed a token, and only while GraphiQL is served."""
+    return is_loopback(host) and settings.introspection
 
 
 def check_port(host: str, port: int) -> None:
@@ -68,15 +79,19 @@ def check_storage(settings: Settings) -> None:
         )
 
 
-def prepare_local_start(runtime: Runtime) -> LocalStart:
+def prepare_local_start(runtime: Runtime, session: bool = False) -> LocalStart:
     """On an empty database, loads the demo board; without STORYLINE_ADMIN_TOKEN, creates a
-    local admin token once. Only its hash is kept, so later starts cannot show it again."""
+    local admin token once. Only its hash is kept, so later starts cannot show it again.
+    With ``session``, also creates a short-lived admin token for the pages this server serves."""
     with runtime.engine.connect() as conn:
         empty = conn.execute(select(boards.c.key).limit(1)).first() is None and runtime.projector.head() == 0
-        has_admin = conn.execute(select(tokens.c.id).where(tokens.c.superuser.is_(True)).limit(1)).first()
+        # Session tokens expire: they must not count as the admin token printed on the first start.
+        lasting_admin = tokens.c.superuser.is_(True) & tokens.c.expires_at.is_(None)
+        has_admin = conn.execute(select(tokens.c.id).where(lasting_admin).limit(1)).first()
     if empty:
         load_demo(runtime.app)
     new_token = None
     if runtime.settings.admin_token is None and has_admin is None:
         _, new_token = runtime.tokens.create(ADMIN, superuser=True)
-    return LocalStart(demo_loaded=empty, new_admin_token=new_token)
+    session_token = runtime.tokens.create(ADMIN, SESSION_TOKEN_DAYS, superuser=True)[1] if session else None
+    return LocalStart(demo_loaded=empty, new_admin_token=new_token, session_token=session_token)

@@ -37,6 +37,38 @@ log = logging.getLogger("storyline.web")
 CATCH_UP_SECONDS = 0.5
 REQUEST_ID_HEADER = "x-request-id"
 
+# What GraphiQL opens with: the demo board that `storyline serve --local` loads.
+GRAPHIQL_QUERY = """\
+# The demo board PAY: its active sprint's report and burndown. Run it with the play button.
+#
+# Every request needs an API token. Open "Headers" below and enter
+#   {"Authorization": "Bearer <token>"}
+# with the token `make run` printed on its first start (or `storyline token create admin --admin`).
+# `make run` on this machine fills it in for you.
+query ActiveSprint {
+  board(key: "PAY") {
+    name
+    activeSprint {
+      name
+      goal
+      startDate
+      endDate
+      report {
+        committedCount
+        committedPoints
+        completedCount
+        completedPoints
+        commitmentReliability
+        scopeChangePoints
+        added { story { key title } points actor at }
+        reestimated { story { key } from to actor at }
+      }
+      burndown { date scopePoints completedPoints remainingPoints idealRemainingPoints }
+    }
+  }
+}
+"""
+
 
 class RequestLog:
     """Gives every request a correlation id (the client's X-Request-ID, or a new one) and logs it."""
@@ -120,7 +152,8 @@ def _ready(runtime: Runtime) -> tuple[bool, dict[str, Any]]:
     return not behind, body
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, local_token: str | None = None) -> FastAPI:
+    """``local_token`` (local mode only) is handed to GraphiQL's headers editor and to /board."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -158,11 +191,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         authenticate=sign_in,
         connection_check=sign_in,
         http_error_of=http_error_of,
+        graphiql_query=GRAPHIQL_QUERY,
+        graphiql_headers={"Authorization": f"Bearer {local_token}"} if local_token else None,
         # Not graphql-ws, the legacy protocol: it has no way to refuse a connection with 4401.
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
     )
     endpoint.mount(app, "/graphql")
-    mount_board_page(app)
+    mount_board_page(app, local_token=local_token)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

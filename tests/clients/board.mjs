@@ -2,22 +2,12 @@
 // Usage: node board.mjs <config.json>, where the config names baseUrl, token (the page's user),
 // otherToken (a second client), chromium, artifacts and operations (name -> document).
 // Prints one JSON line describing what happened; the Python test checks it against the server.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { launch, watch } from "./chromium.mjs";
 
 const config = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const BOARD = "PAY";
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 
 // The second client: plain GraphQL over HTTP with its own token.
 async function send(token, operationName, variables) {
@@ -48,31 +38,8 @@ async function cardOutside(page, columns, except = []) {
   throw new Error(`no card outside ${columns}`);
 }
 
-const userDataDir = mkdtempSync(join(tmpdir(), "storyline-chromium-"));
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: config.chromium,
-  headless: true,
-  args: FLAGS,
-  viewport: { width: 1400, height: 1000 },
-});
-const page = context.pages()[0] ?? (await context.newPage());
-page.setDefaultTimeout(15_000);
-const problems = [];
-page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
-page.on("console", (message) => {
-  // Failed requests are reported below, with the operation they carried.
-  if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) {
-    problems.push(`console: ${message.text()}`);
-  }
-});
-page.on("response", (response) => {
-  if (response.status() < 400) return;
-  let operation = response.url();
-  try {
-    operation = JSON.parse(response.request().postData() ?? "").operationName ?? operation;
-  } catch {}
-  problems.push(`HTTP ${response.status()} ${operation}`);
-});
+const { page, close } = await launch(config.chromium);
+const problems = watch(page);
 
 const result = {};
 try {
@@ -135,6 +102,5 @@ try {
   console.error(`${error.stack ?? error}\nso far: ${JSON.stringify(result)}\n${problems.join("\n")}`);
   process.exitCode = 1;
 } finally {
-  await context.close();
-  rmSync(userDataDir, { recursive: true, force: true });
+  await close();
 }

@@ -10,8 +10,11 @@ const RECONNECT_MS = [500, 1000, 2000, 5000];
 
 const $ = (selector) => document.querySelector(selector);
 
+// Set by the server in local mode (`make run` on this machine): a short-lived admin token.
+const LOCAL_TOKEN = document.querySelector('meta[name="storyline-local-token"]')?.content || null;
+
 const state = {
-  token: sessionStorage.getItem(TOKEN_KEY),
+  token: sessionStorage.getItem(TOKEN_KEY) || LOCAL_TOKEN,
   boardKey: new URLSearchParams(location.search).get("board") || sessionStorage.getItem(BOARD_KEY) || "PAY",
   cards: new Map(), // story key -> the StoryCard last loaded
   columns: [],

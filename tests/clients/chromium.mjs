@@ -1,0 +1,54 @@
+// Headless Debian Chromium through playwright-core, shared by the scripts that drive /board.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
+
+// A fresh profile each run: no token or board left in storage by an earlier run.
+export async function launch(executablePath) {
+  const userDataDir = mkdtempSync(join(tmpdir(), "storyline-chromium-"));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath,
+    headless: true,
+    args: FLAGS,
+    viewport: { width: 1400, height: 1000 },
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(15_000);
+  const close = async () => {
+    await context.close();
+    rmSync(userDataDir, { recursive: true, force: true });
+  };
+  return { page, close };
+}
+
+// Page errors, console errors and failed requests, as they happen.
+export function watch(page) {
+  const problems = [];
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  page.on("console", (message) => {
+    // Failed requests are reported below, with the operation they carried.
+    if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) {
+      problems.push(`console: ${message.text()}`);
+    }
+  });
+  page.on("response", (response) => {
+    if (response.status() < 400) return;
+    let operation = response.url();
+    try {
+      operation = JSON.parse(response.request().postData() ?? "").operationName ?? operation;
+    } catch {}
+    problems.push(`HTTP ${response.status()} ${operation}`);
+  });
+  return problems;
+}
