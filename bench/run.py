@@ -101,17 +101,11 @@ def runtime_of(settings: Settings, *, read_your_writes: bool = True) -> Iterator
 
 @contextmanager
 def writer(settings: Settings) -> Iterator[Runtime]:
-    """A runtime for bulk generation: no read-your-writes, and an aggregate cache.
-
-    The cache saves re-reading aggregates between the generator's commands; it is
-    set through the environment because Settings does not expose it.
-    """
-    os.environ["AGGREGATE_CACHE_MAXSIZE"] = "100000"
-    try:
-        with runtime_of(settings, read_your_writes=False) as runtime:
-            yield runtime
-    finally:
-        del os.environ["AGGREGATE_CACHE_MAXSIZE"]
+    """A runtime for bulk generation: no read-your-writes, and an aggregate cache big enough for every
+    aggregate the generator touches (the default size suits a server's working set)."""
+    bulk = settings.model_copy(update={"aggregate_cache_size": 100_000})
+    with runtime_of(bulk, read_your_writes=False) as runtime:
+        yield runtime
 
 
 # ----- phases -----

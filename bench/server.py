@@ -15,7 +15,6 @@ from typing import Any
 
 import httpx
 
-from bench.data import MANAGER
 from storyline_service.settings import Settings
 
 
@@ -49,8 +48,7 @@ class Server:
     def __init__(self, process: subprocess.Popen[bytes], url: str, token: str) -> None:
         self.process = process
         self.url = url
-        headers = {"Authorization": f"Bearer {token}", "X-Storyline-User": MANAGER}
-        self.client = httpx.Client(base_url=url, headers=headers, timeout=30)
+        self.client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
     def graphql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         response = self.client.post("/graphql", json={"query": query, "variables": variables})

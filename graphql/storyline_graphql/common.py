@@ -20,7 +20,7 @@ from storyline_domain.errors import DomainError
 from storyline_graphql.context import Info, rate_limited
 from storyline_graphql.loaders import CountKey, PageKey
 from storyline_service.application import Caller
-from storyline_service.auth import RateLimited
+from storyline_service.auth import Access, RateLimited
 from storyline_service.queries import Attr, Keyset, sort_key
 
 T = TypeVar("T")
@@ -41,10 +41,17 @@ class PageInfo:
     end_cursor: str | None
 
 
+def edge_cursor(root: Edge[Any]) -> str:
+    # Encoded only when asked for: a board view asks for nodes, not for a cursor per edge.
+    return encode_cursor(root.kind, root.key)
+
+
 @strawberry.type
 class Edge(Generic[T]):
-    cursor: str
+    cursor: str = strawberry.field(resolver=edge_cursor)
     node: T
+    kind: strawberry.Private[str]
+    key: strawberry.Private[Keyset]
 
 
 @strawberry.type
@@ -120,15 +127,21 @@ async def run_command(
     """Runs one application command: its result (a key or id), or the rule it broke."""
     context = info.context
     caller = context.caller(input.client_mutation_id, getattr(input, "occurred_at", None))
+
+    def run() -> tuple[str, Access]:
+        # The command, then the roles as they are after it (it may have changed them).
+        return command(caller), Access.load(context.reads, context.signed_in)
+
     try:
-        # Commands block on the database; keep them off the event loop.
-        result = await asyncio.to_thread(command, caller)
+        # Commands block on the database; keep them off the event loop (one trip to a worker thread).
+        result, access = await asyncio.to_thread(run)
     except DomainError as error:
         return None, [user_error(error)]
     except RateLimited as error:
         # Not a UserError: nothing about the input was wrong; the client must wait.
         raise rate_limited(error) from None
-    await context.forget_reads()
+    # Later fields of this request must not see data (or roles) loaded before the change.
+    context.start_reads(access)
     return result, []
 
 
@@ -189,14 +202,12 @@ def make_connection(
     count: Callable[[], Awaitable[int]],
 ) -> Connection[T]:
     """``rows`` holds up to one row more than the page, which tells whether another page follows."""
-    edges = [
-        Edge(cursor=encode_cursor(kind, sort_key(row, order)), node=node(row)) for row in rows[: page.first]
-    ]
+    edges = [Edge(node=node(row), kind=kind, key=sort_key(row, order)) for row in rows[: page.first]]
     page_info = PageInfo(
         has_next_page=len(rows) > page.first,
         has_previous_page=page.after is not None,
-        start_cursor=edges[0].cursor if edges else None,
-        end_cursor=edges[-1].cursor if edges else None,
+        start_cursor=edge_cursor(edges[0]) if edges else None,
+        end_cursor=edge_cursor(edges[-1]) if edges else None,
     )
     return Connection(edges=edges, page_info=page_info, count=count)
 

@@ -105,10 +105,11 @@ class Context:
         """The roles as they are now: one query on the board roles."""
         return await asyncio.to_thread(Access.load, self.reads, self.signed_in)
 
-    async def forget_reads(self) -> None:
-        """After a change, later fields in the same request must not see data (or roles) loaded before it."""
-        self.access = await self.load_access()
-        self.loaders = Loaders(self.reads, self.access)
+    def start_reads(self, access: Access) -> None:
+        """Reads from here on see ``access`` (freshly loaded) and load everything anew: after a change,
+        later fields in the same request must not see data (or roles) loaded before it."""
+        self.access = access
+        self.loaders = Loaders(self.reads, access)
 
 
 async def get_context(request: HTTPConnection) -> Context:
@@ -125,11 +126,17 @@ async def sign_in(context: Context) -> None:
     else:
         authorization = context.request.headers.get("authorization")
     token = bearer_token(authorization)
-    principal = await asyncio.to_thread(context.runtime.tokens.authenticate, token) if token else None
-    if principal is None:
+    signed_in = await asyncio.to_thread(_authenticate, context.runtime, token) if token else None
+    if signed_in is None:
         raise unauthenticated()
-    context.principal = principal
-    await context.forget_reads()
+    context.principal, access = signed_in
+    context.start_reads(access)
+
+
+def _authenticate(runtime: Runtime, token: str) -> tuple[Principal, Access] | None:
+    """The token's principal and its roles: one trip to a worker thread for both."""
+    principal = runtime.tokens.authenticate(token)
+    return None if principal is None else (principal, Access.load(runtime.reads, principal))
 
 
 Info = strawberry.Info[Context, None]

@@ -8,6 +8,7 @@ from typing import Any
 
 import strawberry
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaskErrors,
     MaxAliasesLimiter,
@@ -109,11 +110,16 @@ class StorylineSchema(strawberry.Schema):
 
 def build_schema(settings: Settings) -> StorylineSchema:
     # Factories: each request gets fresh extensions; the parse and validation caches live at module level.
+    # The limits' validation rules are classes made once here: the validation cache is keyed on the
+    # rules, so a limiter built per request (a new rule class each time) would never hit it.
+    limits = [
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+    ]
     extensions: list[Any] = [
         lambda: ParserCache(maxsize=CACHE_SIZE),
         lambda: ValidationCache(maxsize=CACHE_SIZE),
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: AddValidationRules(limits),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         QueryCost,
         MaskFaults,

@@ -237,14 +237,13 @@ class Storyline(Application[UUID]):
     def move_story(
         self, caller: Caller, story_key: str, to_column: str, expected_version: int | None = None
     ) -> str:
-        def move(story: Story, stamp: Stamp) -> None:
-            board = self._get(Board, board_id(story.board_key), story.board_key)
+        def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
+            story, board = self._story_on_board(story_key, caller, Role.MEMBER, expected_version)
             count = self._reads.stories_in_column(story.board_key, to_column)
             story.move(board, to_column, count, stamp)
+            return story.key, [story]
 
-        return self._story_command(
-            "moveStory", caller, story_key, expected_version, {"to_column": to_column}, move
-        )
+        return self._execute("moveStory", caller, {"story_key": story_key, "to_column": to_column}, run)
 
     def rank_story(
         self,
@@ -505,10 +504,17 @@ class Storyline(Application[UUID]):
         return board
 
     def _story(self, key: str, caller: Caller, needed: Role, expected_version: int | None = None) -> Story:
+        return self._story_on_board(key, caller, needed, expected_version)[0]
+
+    def _story_on_board(
+        self, key: str, caller: Caller, needed: Role, expected_version: int | None = None
+    ) -> tuple[Story, Board]:
+        """The story, and its board as loaded to authorize the caller (for commands that need both)."""
         story = self._get(Story, story_id(key), f"story {key}", field="storyKey")
-        self._authorize(caller, self._get(Board, board_id(story.board_key), story.board_key), needed)
+        board = self._get(Board, board_id(story.board_key), story.board_key)
+        self._authorize(caller, board, needed)
         check_version(story, expected_version)
-        return story
+        return story, board
 
     def _sprint(
         self, sprint_id: str, caller: Caller, needed: Role, expected_version: int | None = None

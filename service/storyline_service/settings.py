@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     lock_timeout_seconds: int = 5
     connect_timeout_seconds: int = 5
     projection_wait_seconds: float = 10.0  # read-your-writes: longest wait for the read models
+    # Aggregates kept in memory for commands; each use still reads the events recorded since
+    # (eventsourcing's fast-forward), so other processes' writes are seen. 0 turns it off.
+    aggregate_cache_size: int = 1000
     introspection: bool = True
     max_page_size: int = 500
     max_query_depth: int = 12
@@ -50,15 +53,19 @@ class Settings(BaseSettings):
         return Path(self.url.database)
 
     def eventsourcing_env(self) -> dict[str, str]:
-        """The environment that configures eventsourcing's recorders."""
+        """The environment that configures eventsourcing's recorders and aggregate cache."""
+        size = self.aggregate_cache_size
+        cache = {"AGGREGATE_CACHE_MAXSIZE": str(size)} if size > 0 else {}
         if not self.is_postgres:
             return {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": str(self.sqlite_path),
                 "SQLITE_LOCK_TIMEOUT": str(self.lock_timeout_seconds),
+                **cache,
             }
         url = self.url
         return {
+            **cache,
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_DBNAME": url.database or "",
             "POSTGRES_HOST": url.host or "127.0.0.1",
