@@ -163,3 +163,20 @@ def test_read_your_writes(runtime: Runtime) -> None:
         runtime.app.move_story(ALICE, key, column)
         with runtime.engine.connect() as conn:
             assert conn.execute(select(stories.c.column).where(stories.c.key == key)).scalar() == column
+
+
+def test_a_column_changing_category_mid_batch_keeps_history_whole(runtime: Runtime) -> None:
+    """Re-categorising a column flushes the batch part-way; later changes in that batch must still land."""
+    app = runtime.app
+    app.create_board(ALICE, "OPS", "Operations")
+    key = app.create_story(ALICE, "OPS", "Rotate keys")
+    app.move_story(ALICE, key, "IN_PROGRESS")
+    columns = [
+        {"key": "TODO", "name": "To Do", "category": "TODO"},
+        {"key": "IN_PROGRESS", "name": "Shipped", "category": "DONE"},
+        {"key": "DONE", "name": "Done", "category": "DONE"},
+    ]
+    app.configure_columns(ALICE, "OPS", columns)
+    app.move_story(ALICE, key, "DONE")
+    app.estimate_story(ALICE, key, 3)
+    assert_matches_replay(runtime)

@@ -69,7 +69,9 @@ class History(Projection):
     def end_batch(self, conn: Connection) -> None:
         for buffer in (self.versions, *self.intervals.values()):
             buffer.flush(conn)
+        # Rows written now have database ids; later changes must find them there.
         self.opened.clear()
+        self.open_versions.clear()
 
     # ----- boards -----
 
