@@ -151,9 +151,9 @@ class Board(StorylineAggregate):
         return next((column for column in self.columns if column["key"] == key), None)
 
     def category_of(self, column_key: str) -> StatusCategory:
+        """A column's category; a story left in a column removed concurrently counts as not started."""
         column = self.column(column_key)
-        assert column is not None, column_key
-        return StatusCategory(column["category"])
+        return StatusCategory(column["category"]) if column else StatusCategory.TODO
 
     def first_column(self, category: StatusCategory) -> str:
         return next(column["key"] for column in self.columns if column["category"] == category)

@@ -21,6 +21,7 @@ from storyline_graphql.context import Info, rate_limited
 from storyline_graphql.loaders import CountKey, PageKey
 from storyline_service.application import Caller
 from storyline_service.auth import Access, RateLimited
+from storyline_service.projections.runner import ReadModelsBehind
 from storyline_service.queries import Attr, Keyset, sort_key
 
 T = TypeVar("T")
@@ -140,6 +141,9 @@ async def run_command(
     except RateLimited as error:
         # Not a UserError: nothing about the input was wrong; the client must wait.
         raise rate_limited(error) from None
+    except ReadModelsBehind as error:
+        # The change was recorded: retrying without a clientMutationId would repeat it.
+        raise GraphQLError(str(error), extensions={"code": "READ_MODELS_BEHIND"}) from None
     # Later fields of this request must not see data (or roles) loaded before the change.
     context.start_reads(access)
     return result, []

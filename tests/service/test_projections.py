@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 from sqlalchemy import Connection, select, text
 
+from storyline_service.application import Storyline
 from storyline_service.bootstrap import Runtime
 from storyline_service.projections.base import collect_handlers
 from storyline_service.projections.history import History
 from storyline_service.projections.rebuild import meaningful_columns, rebuild, verify
 from storyline_service.projections.runner import Projector
+from storyline_service.queries import Reads
 from storyline_service.readmodels import AuditEntryRow, StoryRow
 from storyline_service.timetravel import board_as_of, story_as_of
 from tests.helpers import ALICE, at
@@ -179,4 +182,40 @@ def test_a_column_changing_category_mid_batch_keeps_history_whole(runtime: Runti
     app.configure_columns(ALICE, "OPS", columns)
     app.move_story(ALICE, key, "DONE")
     app.estimate_story(ALICE, key, 3)
+    assert_matches_replay(runtime)
+
+
+class RemovingReads(Reads):
+    """Removes a column while a move into it is being decided."""
+
+    def __init__(self, reads: Reads, rival: Storyline, columns: list[dict[str, Any]]) -> None:
+        super().__init__(reads.engine)
+        self.rival, self.columns = rival, columns
+
+    def stories_in_column(self, board_key: str, column: str) -> int:
+        self.rival.configure_columns(ALICE, board_key, self.columns)
+        return super().stories_in_column(board_key, column)
+
+
+def test_a_story_left_in_a_removed_column_does_not_stall_the_projections(runtime: Runtime) -> None:
+    app = runtime.app
+    columns = [
+        {"key": "TODO", "name": "To Do", "category": "TODO"},
+        {"key": "REVIEW", "name": "Review", "category": "IN_PROGRESS"},
+        {"key": "DONE", "name": "Done", "category": "DONE"},
+    ]
+    app.create_board(ALICE, "OPS", "Operations", columns)
+    key = app.create_story(ALICE, "OPS", "Rotate keys")
+    sprint = app.create_sprint(ALICE, "OPS", "Sprint 1", date(2026, 11, 2), date(2026, 11, 13))
+    app.add_story_to_sprint(ALICE, sprint, key)
+    app.start_sprint(ALICE, sprint)
+    reads = RemovingReads(runtime.reads, app, [columns[0], columns[2]])
+    racing = Storyline(runtime.settings.eventsourcing_env(), reads=reads)
+    try:
+        racing.move_story(ALICE, key, "REVIEW")  # decided on the board as it was before the removal
+    finally:
+        racing.close()
+    app.estimate_story(ALICE, key, 2)
+    app.complete_sprint(ALICE, sprint)  # the story counts as unfinished and goes back to the backlog
+    assert set(runtime.projector.positions().values()) == {runtime.projector.head()}
     assert_matches_replay(runtime)

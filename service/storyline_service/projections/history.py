@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from storyline_domain.board import Board
+from storyline_domain.board import Board, StatusCategory
 from storyline_domain.sprint import Sprint, SprintState
 from storyline_domain.story import Story
 from storyline_service.projections.base import Projection, RowBuffer, collect_handlers, on
@@ -134,7 +134,9 @@ class History(Projection):
                 )
             ).scalar_one()
             self.categories[board_key] = {c["key"]: c["category"] for c in columns}
-        return self.categories[board_key][column]
+        # A story can land in a column removed at the same moment (a concurrent move and
+        # reconfiguration); count it as not started rather than stop every projection.
+        return self.categories[board_key].get(column, StatusCategory.TODO)
 
     # ----- stories -----
 

@@ -123,7 +123,14 @@ class Projector:
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
-            self.catch_up(timeout=max(remaining, 0))
+            try:
+                self.catch_up(timeout=max(remaining, 0))
+            except Exception as error:
+                # The command is recorded whatever happens here; say so rather than fail it.
+                log.exception("projecting after event %s failed", position)
+                raise ReadModelsBehind(
+                    f"the change was recorded (event {position}), but the read models could not be updated"
+                ) from error
             if min(self.positions().values()) >= position:
                 return
             if remaining <= 0:
