@@ -117,7 +117,8 @@ class OidcTokens:
             log.info("refused an OIDC token: %s", error)  # never the token itself
             return None
         user = claims.get(self.user_claim)
-        if not isinstance(user, str) or not user.strip():
+        if not isinstance(user, str) or not user.strip() or user.strip() == ADMIN:
+            # "admin" is the bootstrap administrator; no identity provider may claim it.
             return None
         # Access tokens come and go; the rate limit follows the user.
         return Principal(user.strip(), f"oidc:{user.strip()}")
@@ -144,7 +145,7 @@ class Tokens:
         token_id = secrets.token_hex(4)
         token = f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
         now = datetime.now(UTC)
-        expires_at = now + timedelta(days=expires_in_days) if expires_in_days else None
+        expires_at = now + timedelta(days=expires_in_days) if expires_in_days is not None else None
         with self.engine.begin() as conn:
             conn.execute(
                 insert(tokens).values(

@@ -27,7 +27,8 @@ class Settings(BaseSettings):
     max_query_depth: int = 12
     max_request_bytes: int = 1_000_000
     admin_token: SecretStr | None = None  # bootstrap token for the user "admin", ADMIN on every board
-    # Per API token and window: a mutation spends 1 unit, a query 1 per 100 objects it may return.
+    # Per API token and window: an operation spends 1 unit per 100 objects it may return (at least 1),
+    # and each command it runs 1 more.
     rate_limit: int = 1200
     rate_window_seconds: int = 60
     # Objects one operation may ask for: each list multiplies by its page size (`first`).

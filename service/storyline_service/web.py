@@ -18,6 +18,7 @@ from uuid import uuid4
 import sqlalchemy.exc
 from eventsourcing import persistence
 from fastapi import FastAPI
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -214,5 +215,9 @@ def create_app(settings: Settings | None = None, *, local_token: str | None = No
             ready, body = False, {"status": "unavailable", "reason": "database did not answer in time"}
         return JSONResponse(body, status_code=200 if ready else 503)
 
+    if local_token:
+        # Pages carrying the local token answer only to loopback names, so a page from another
+        # site cannot read them through a DNS name that points at 127.0.0.1.
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=["localhost", "127.0.0.1", "[::1]", "::1"])
     app.add_middleware(RequestLog)
     return app

@@ -21,11 +21,11 @@ HTML = {"Accept": "text/html"}
 TOKEN = "sl_0123abcd_local-session-token"
 
 
-def get(app: FastAPI, path: str) -> httpx.Response:
+def get(app: FastAPI, path: str, host: str = "127.0.0.1") -> httpx.Response:
     """A page, without the app's lifespan: pages need no database."""
 
     async def fetch() -> httpx.Response:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test") as client:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=f"http://{host}") as client:
             return await client.get(path, headers=HTML)
 
     return asyncio.run(fetch())
@@ -73,6 +73,14 @@ def test_graphiql_and_board_carry_the_local_token() -> None:
         assert f'<meta name="storyline-local-token" content="{TOKEN}" />' in board.text
         assert board.headers["cache-control"] == "no-store"
     assert get(app, "/board/board.js").status_code == 200
+
+
+def test_pages_with_the_local_token_refuse_other_host_names() -> None:
+    app = create_app(Settings(), local_token=TOKEN)
+    for path in ("/graphql", "/board/"):
+        page = get(app, path, host="attacker.example")
+        assert page.status_code == 400 and TOKEN not in page.text
+        assert TOKEN in get(app, path, host="localhost").text
 
 
 def test_without_a_local_token_no_page_carries_one() -> None:

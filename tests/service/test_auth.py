@@ -45,6 +45,8 @@ def test_unknown_revoked_and_expired_tokens_are_refused(runtime: Runtime) -> Non
     _, short_lived = runtime.tokens.create("carol", expires_in_days=0.2 / 86400)
     time.sleep(0.3)
     assert runtime.tokens.authenticate(short_lived) is None
+    _, expired_at_once = runtime.tokens.create("dave", expires_in_days=0)
+    assert runtime.tokens.authenticate(expired_at_once) is None
 
 
 def test_the_admin_token_is_a_superuser(settings: Settings) -> None:
@@ -123,6 +125,7 @@ def test_oidc_tokens_map_a_claim_to_the_user(tmp_path: Path) -> None:
         issuer.token(preferred_username="olivia", iss="https://evil.example.test"),
         issuer.token(preferred_username="olivia", exp=int(time.time()) - 10),
         issuer.token(stranger, preferred_username="olivia"),  # signed by another key
+        issuer.token(preferred_username="admin"),  # the bootstrap administrator's name is reserved
         "not.a.jwt",
     ):
         assert oidc.authenticate(refused) is None
