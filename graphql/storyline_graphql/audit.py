@@ -150,8 +150,8 @@ class AuditSubscription:
                 reads.audit_pages, ("board_key",), [(board_key,)], criteria, 100, (last,)
             )
             entries = pages[(board_key,)]
-            # A role revoked while subscribed ends the subscription before anything more is sent.
-            if entries and not (await context.load_access()).can_read(board_key):
+            # A token or role revoked while subscribed ends the subscription before anything more is sent.
+            if entries and not (await context.recheck()).can_read(board_key):
                 raise board_not_found(board_key)
             for row in entries:
                 last = row.sequence

@@ -58,6 +58,7 @@ class Context:
     loaders: Loaders = field(init=False)
     # graphql-transport-ws puts the connection_init payload here.
     connection_params: dict[str, Any] | None = field(default=None)
+    token: str | None = field(default=None, repr=False)  # kept to re-check long-lived connections
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.reads, self.access)
@@ -101,9 +102,13 @@ class Context:
         except RateLimited as error:
             raise rate_limited(error) from None
 
-    async def load_access(self) -> Access:
-        """The roles as they are now: one query on the board roles."""
-        return await asyncio.to_thread(Access.load, self.reads, self.signed_in)
+    async def recheck(self) -> Access:
+        """For a long-lived connection: the token must still be valid, and the roles are reloaded."""
+        signed_in = await asyncio.to_thread(_authenticate, self.runtime, self.token) if self.token else None
+        if signed_in is None:
+            refused = unauthenticated()
+            raise GraphQLError(refused.message, extensions={"code": refused.code})
+        return signed_in[1]
 
     def start_reads(self, access: Access) -> None:
         """Reads from here on see ``access`` (freshly loaded) and load everything anew: after a change,
@@ -129,6 +134,7 @@ async def sign_in(context: Context) -> None:
     signed_in = await asyncio.to_thread(_authenticate, context.runtime, token) if token else None
     if signed_in is None:
         raise unauthenticated()
+    context.token = token
     context.principal, access = signed_in
     context.start_reads(access)
 

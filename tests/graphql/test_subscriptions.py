@@ -122,3 +122,30 @@ def test_a_revoked_role_ends_the_subscription(server: Server) -> None:
 def wait_until_listening() -> None:
     """The subscription notes the end of the log when it starts; give it a moment to do so."""
     time.sleep(0.3)
+
+
+def test_a_revoked_token_ends_the_subscription(server: Server) -> None:
+    board = create_board(server)
+    mutate(server, "grantRole", {"boardKey": board, "user": "dave", "role": "VIEWER"}, "board { key }")
+    token_id, token = server.runtime.tokens.create("dave")
+    with connected(server, {"Authorization": f"Bearer {token}"}) as ws:
+        assert json.loads(ws.recv(TIMEOUT))["type"] == "connection_ack"
+        payload = {"query": BOARD_EVENTS, "variables": {"key": board}}
+        ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+        wait_until_listening()
+        server.runtime.tokens.revoke(token_id)
+        create_story(server, board, "Not for a revoked token")
+        answer = refusal(ws)
+        assert "Authentication required" in answer and "Not for a revoked token" not in answer
+
+
+def test_a_websocket_carries_subscriptions_only(server: Server) -> None:
+    """Queries and mutations go over HTTP, where each request is authenticated afresh."""
+    board = create_board(server)
+    with connected(server, server.auth("alice")) as ws:
+        assert json.loads(ws.recv(TIMEOUT))["type"] == "connection_ack"
+        query = {"query": "query($key: String!) { board(key: $key) { name } }", "variables": {"key": board}}
+        ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": query}))
+        answer = refusal(ws)
+        assert '"errors"' in answer or '"type": "error"' in answer
+        assert '"name"' not in answer
