@@ -130,9 +130,15 @@ def is_jwt(token: str) -> bool:
 
 class Tokens:
     def __init__(
-        self, engine: Engine, admin_token: str | None = None, oidc: OidcTokens | None = None
+        self,
+        engine: Engine,
+        admin_token: str | None = None,
+        oidc: OidcTokens | None = None,
+        reader: Engine | None = None,
     ) -> None:
         self.engine = engine
+        # Lookups on every request use the read engine: on SQLite the write engine takes the write lock.
+        self.reader = reader or engine
         self.admin_hash = hash_token(admin_token) if admin_token else None
         self.oidc = oidc
 
@@ -169,7 +175,7 @@ class Tokens:
         return result.rowcount == 1
 
     def list(self) -> list[ApiTokenRow]:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(select(tokens).order_by(tokens.c.user, tokens.c.created_at)).all()
         return [ApiTokenRow.model_validate(dict(row._mapping)) for row in rows]
 
@@ -181,7 +187,7 @@ class Tokens:
             return Principal(ADMIN, "admin-token", superuser=True)
         if self.oidc and is_jwt(token):
             return self.oidc.authenticate(token)
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(select(tokens).where(tokens.c.token_hash == digest)).first()
         if row is None or row.revoked_at is not None:
             return None

@@ -37,12 +37,12 @@ def bootstrap(settings: Settings | None = None, *, read_your_writes: bool = True
     create_tables(write_engine)
     reads = Reads(engine)
     app = Storyline(settings.eventsourcing_env(), reads=reads)
-    projector = Projector(app, write_engine)
+    projector = Projector(app, write_engine, reader=engine)
     projector.setup()
     if read_your_writes:
         app.on_recorded = lambda position: projector.wait_for(position, settings.projection_wait_seconds)
     admin_token = settings.admin_token.get_secret_value() if settings.admin_token else None
-    tokens = Tokens(write_engine, admin_token, OidcTokens(settings) if settings.oidc_issuer else None)
+    tokens = Tokens(write_engine, admin_token, OidcTokens(settings) if settings.oidc_issuer else None, engine)
     limiter = RateLimiter(write_engine, settings.rate_limit, settings.rate_window_seconds)
     app.admit = lambda caller: limiter.spend(caller.token_id) if caller.token_id else None
     return Runtime(settings, app, engine, write_engine, projector, reads, tokens, limiter)

@@ -46,9 +46,13 @@ class Projector:
         engine: Engine,
         projections: Sequence[Projection] | None = None,
         batch_size: int = 500,
+        reader: Engine | None = None,
     ) -> None:
         self.app = app
         self.engine = engine
+        # Positions are read often (read-your-writes, readiness); on SQLite the write engine
+        # would take the write lock for each read.
+        self.reader = reader or engine
         self.projections = list(projections or [cls() for cls in PROJECTIONS])
         self.batch_size = batch_size
         self.lock = threading.Lock()
@@ -69,7 +73,7 @@ class Projector:
 
     def positions(self) -> dict[str, int]:
         tracking = ProjectionTracking.__table__  # type: ignore[attr-defined]
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(select(tracking.c.name, tracking.c.position)).all()
         return {name: position for name, position in rows}
 
@@ -88,7 +92,7 @@ class Projector:
 
     def _step(self) -> bool:
         """Projects one batch into every projection, in one transaction. True if there may be more."""
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             positions = {p.name: p.position(conn) for p in self.projections}
         events = self.read(min(positions.values()))
         if not events:
