@@ -432,7 +432,8 @@ class Storyline(Application[UUID]):
         if self.admit is not None:
             self.admit(caller)
         stamp = self._stamp(caller)
-        fingerprint = fingerprint_of(args)
+        # A retry repeats the command exactly, including its business time.
+        fingerprint = fingerprint_of({**args, "occurred_at": caller.occurred_at})
         receipt = self._receipt(caller)
         if receipt is not None:
             return receipt.replay(command, fingerprint)

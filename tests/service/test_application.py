@@ -121,6 +121,12 @@ def test_idempotent_retry_returns_the_first_result_and_records_nothing(runtime: 
     with pytest.raises(ValidationError) as error:
         runtime.app.create_story(retry, "PAY", "Something else")
     assert error.value.field == "clientMutationId"
+    backdated = Caller(
+        "alice", idempotency_key="create-1", occurred_at=datetime.now(UTC) - timedelta(hours=1)
+    )
+    with pytest.raises(ValidationError) as error:
+        runtime.app.create_story(backdated, "PAY", "Once only", points=2)
+    assert error.value.field == "clientMutationId"
     assert head(runtime) == recorded
     # Keys belong to their actor: another user's identical key is a new command.
     assert (
