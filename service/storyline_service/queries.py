@@ -35,7 +35,6 @@ from storyline_service.readmodels import (
     BoardRow,
     ColumnRow,
     EpicRow,
-    ProjectionTracking,
     RoleRow,
     SprintRow,
     StoryRow,
@@ -449,9 +448,3 @@ class Reads:
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         return (str(row[0]), str(row[1])) if row else None
-
-    def projection_positions(self) -> dict[str, int]:
-        """Raises if the database cannot be reached."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(col(ProjectionTracking.name), col(ProjectionTracking.position))).all()
-        return {str(name): int(position) for name, position in rows}

@@ -143,7 +143,7 @@ def http_error_of(error: GraphQLError) -> HTTPError | None:
 def _ready(runtime: Runtime) -> tuple[bool, dict[str, Any]]:
     """Ready when the database answers and every projection has caught up with the log."""
     try:
-        positions = runtime.reads.projection_positions()
+        positions = runtime.projector.positions()
         head = runtime.projector.head()
     except Exception as error:
         log.warning("readiness: database unreachable: %s", error)
