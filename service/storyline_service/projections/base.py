@@ -17,7 +17,6 @@ class Tables:
     """A projection's tables by their canonical names: the live ones, or fresh copies for a rebuild."""
 
     def __init__(self, tables: Iterable[Table], suffix: str = "") -> None:
-        self.suffix = suffix
         if suffix:
             metadata = MetaData()
             copies = []
@@ -79,8 +78,8 @@ class RowBuffer:
     estimated, moved again); merging them turns many statements into one.
     Updates address rows by ``key``; with ``open_column`` they address only the
     row of that key whose ``open_column`` is still null (an open interval).
-    Updates are written before inserts, so they only ever touch rows that
-    existed before the batch.
+    Updates are written before inserts, so they only ever touch rows written
+    before this flush.
     """
 
     def __init__(self, table: Table, key: str, open_column: str | None = None) -> None:
