@@ -96,6 +96,32 @@ def test_a_projector_killed_mid_batch_resumes_without_loss_or_duplicates(setting
         runtime.close()
 
 
+def test_projectors_taking_turns_never_use_stale_rows(settings: Any) -> None:
+    """Projections remember rows between batches; another process projecting in between must void that."""
+    from storyline_service.bootstrap import bootstrap
+
+    runtime = bootstrap(settings, read_your_writes=False)
+    try:
+        app, ours = runtime.app, runtime.projector
+        theirs = Projector(app, runtime.write_engine, reader=runtime.engine)
+        app.create_board(ALICE, "OPS", "Operations")
+        key = app.create_story(ALICE, "OPS", "Rotate keys", points=2)
+        sprint = app.create_sprint(ALICE, "OPS", "Sprint 1", date(2026, 3, 2), date(2026, 3, 13))
+        ours.catch_up()  # remembers the story's open version and the sprint's name
+        app.estimate_story(ALICE, key, 5)
+        app.update_sprint(ALICE, sprint, {"name": "Hardening"})
+        theirs.catch_up()
+        app.add_story_to_sprint(ALICE, sprint, key)
+        app.move_story(ALICE, key, "IN_PROGRESS")
+        ours.catch_up()
+        assert_matches_replay(runtime)
+        with runtime.engine.connect() as conn:
+            summaries = conn.execute(select(audit.c.summary).order_by(audit.c.sequence)).scalars().all()
+        assert any(summary.endswith("to Hardening") for summary in summaries), summaries
+    finally:
+        runtime.close()
+
+
 def test_rebuild_gives_identical_tables(runtime: Runtime) -> None:
     script_history(runtime)
     before = dump(runtime)

@@ -46,21 +46,32 @@ class AuditLog(Projection):
     name = "audit"
     tables = [table_of(AuditEntryRow), table_of(AuditNameRow)]
 
-    def begin_batch(self) -> None:
+    def forget(self) -> None:
+        super().forget()
         self.names: dict[str, dict[str, Any]] = {}
+
+    def remembers(self) -> int:
+        return len(self.names)
+
+    def begin_batch(self, after: int) -> None:
+        super().begin_batch(after)
         self.new_names = RowBuffer(self.t["audit_names"], "entity_id")
         self.entries = RowBuffer(self.t["audit_log"], "sequence")
 
-    def end_batch(self, conn: Connection) -> None:
+    def end_batch(self, conn: Connection, last: int) -> None:
         self.new_names.flush(conn)
         self.entries.flush(conn)
+        super().end_batch(conn, last)
 
     def _name(self, conn: Connection, entity_id: UUID | str) -> dict[str, Any]:
         key = str(entity_id)
-        if key not in self.names:
+        name = self.names.get(key)
+        if name is None:
             names = self.t["audit_names"]
-            self.names[key] = dict(conn.execute(select(names).where(names.c.entity_id == key)).one()._mapping)
-        return self.names[key]
+            name = self.names[key] = dict(
+                conn.execute(select(names).where(names.c.entity_id == key)).one()._mapping
+            )
+        return name
 
     def _remember(self, entity_id: UUID, **values: Any) -> None:
         row = {"entity_id": str(entity_id), "columns": None, **values}

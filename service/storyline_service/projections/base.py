@@ -6,11 +6,12 @@ from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from eventsourcing.domain import DomainEventProtocol
-from sqlalchemy import Connection, MetaData, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, MetaData, Table, and_, bindparam, insert, select, update
 
 from storyline_service.readmodels import ProjectionTracking
 
 Handler = Callable[[Any, Connection, Any, int], None]
+REMEMBERED = 20_000  # rows a projection remembers across batches, per kind, before it starts afresh
 
 
 class Tables:
@@ -36,7 +37,14 @@ class Tables:
 
 
 class Projection:
-    """Turns events into rows. Subclasses register handlers per event class."""
+    """Turns events into rows. Subclasses register handlers per event class.
+
+    Projections may remember rows across batches (names, open versions) to spare
+    a query per event. What they remember is valid only while their batches follow
+    one another: ``through`` is the position their memory reflects, and a batch
+    that starts anywhere else (another process projected in between, or a batch
+    failed) starts from a clean memory.
+    """
 
     name: ClassVar[str]
     tables: ClassVar[list[Table]]
@@ -44,6 +52,8 @@ class Projection:
 
     def __init__(self, tables: Tables | None = None) -> None:
         self.t = tables or Tables(self.tables)
+        self.through: int | None = None
+        self.forget()
 
     def handles(self, event: DomainEventProtocol[Any]) -> bool:
         return type(event) in self.handlers
@@ -51,11 +61,24 @@ class Projection:
     def apply(self, conn: Connection, event: DomainEventProtocol[Any], position: int) -> None:
         self.handlers[type(event)](self, conn, event, position)
 
-    def begin_batch(self) -> None:
-        """Called before a batch; projections may drop per-batch caches here."""
+    def forget(self) -> None:
+        """Drops everything remembered across batches; subclasses extend it."""
+        self.through = None
 
-    def end_batch(self, conn: Connection) -> None:
-        """Called after a batch, in its transaction; projections flush buffered rows here."""
+    def remembers(self) -> int:
+        """How many rows the projection remembers; subclasses that remember rows count them."""
+        return 0
+
+    def begin_batch(self, after: int) -> None:
+        """Called before a batch of the events after ``after``."""
+        follows_on = after == self.through
+        self.through = None  # until this batch is written
+        if not follows_on or self.remembers() > REMEMBERED:
+            self.forget()
+
+    def end_batch(self, conn: Connection, last: int) -> None:
+        """Called after a batch, in its transaction; subclasses flush buffered rows first."""
+        self.through = last
 
     def position(self, conn: Connection) -> int:
         table = ProjectionTracking.__table__  # type: ignore[attr-defined]
@@ -76,30 +99,42 @@ class RowBuffer:
 
     Within a batch many events touch the same row (a story is created, moved,
     estimated, moved again); merging them turns many statements into one.
-    Updates address rows by ``key``; with ``open_column`` they address only the
-    row of that key whose ``open_column`` is still null (an open interval).
-    Updates are written before inserts, so they only ever touch rows written
-    before this flush.
+    Updates address rows by ``key`` (a column or a tuple of columns). With
+    ``open_column`` the table holds intervals: updates address only the row of
+    that key whose ``open_column`` is still null, whether it is pending in this
+    batch or already written. Updates are written before inserts, so they only
+    ever touch rows written before this flush.
     """
 
-    def __init__(self, table: Table, key: str, open_column: str | None = None) -> None:
+    def __init__(self, table: Table, key: str | tuple[str, ...], open_column: str | None = None) -> None:
         self.table = table
-        self.key = key
+        self.key_columns = (key,) if isinstance(key, str) else key
         self.open_column = open_column
-        self.new: dict[Any, dict[str, Any]] = {}
-        self.added: list[dict[str, Any]] = []
-        self.changed: dict[Any, dict[str, Any]] = {}
+        self.new: dict[Any, dict[str, Any]] = {}  # rows inserted by key
+        self.added: list[dict[str, Any]] = []  # rows whose id the database assigns
+        self.open: dict[Any, dict[str, Any]] = {}  # pending rows of open intervals, by key
+        self.changed: dict[Any, dict[str, Any]] = {}  # updates to rows written before
+
+    def key_of(self, row: dict[str, Any]) -> Any:
+        if len(self.key_columns) == 1:
+            return row[self.key_columns[0]]
+        return tuple(row[column] for column in self.key_columns)
 
     def insert(self, row: dict[str, Any]) -> None:
-        self.new[row[self.key]] = row
+        self.new[self.key_of(row)] = row
 
-    def add(self, row: dict[str, Any]) -> dict[str, Any]:
-        """Inserts a row whose id the database assigns; returns it for later changes in this batch."""
+    def add(self, row: dict[str, Any]) -> None:
+        """Inserts a row whose id the database assigns; with ``open_column``, opens its key's interval."""
         self.added.append(row)
-        return row
+        if self.open_column is not None and row.get(self.open_column) is None:
+            self.open[self.key_of(row)] = row
 
     def update(self, key: Any, **values: Any) -> None:
         target = self.new.get(key)
+        if target is None and self.open_column is not None:
+            target = self.open.get(key)
+            if target is not None and values.get(self.open_column) is not None:
+                del self.open[key]  # closed: the next update of this key is for a later interval
         if target is not None:
             target.update(values)
         else:
@@ -110,12 +145,17 @@ class RowBuffer:
         return self.new.get(key)
 
     def flush(self, conn: Connection) -> None:
+        keys = [f"k_{column}" for column in self.key_columns]
         changes = (
-            {"_key": key, **{f"v_{c}": v for c, v in values.items()}} for key, values in self.changed.items()
+            {
+                **dict(zip(keys, key if len(keys) > 1 else (key,), strict=True)),
+                **{f"v_{column}": value for column, value in values.items()},
+            }
+            for key, values in self.changed.items()
         )
         for rows in _by_columns(changes):
-            columns = [name.removeprefix("v_") for name in rows[0] if name != "_key"]
-            where = self.table.c[self.key] == bindparam("_key")
+            columns = [name.removeprefix("v_") for name in rows[0] if name.startswith("v_")]
+            where = and_(*(self.table.c[column] == bindparam(f"k_{column}") for column in self.key_columns))
             if self.open_column is not None:
                 where = where & self.table.c[self.open_column].is_(None)
             statement = (
@@ -128,6 +168,7 @@ class RowBuffer:
             conn.execute(insert(self.table), rows)
         self.new.clear()
         self.added.clear()
+        self.open.clear()
         self.changed.clear()
 
 

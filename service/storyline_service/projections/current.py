@@ -24,15 +24,17 @@ class CurrentState(Projection):
     name = "current"
     tables = [table_of(m) for m in (BoardRow, ColumnRow, RoleRow, StoryRow, SprintRow, EpicRow)]
 
-    def begin_batch(self) -> None:
+    def begin_batch(self, after: int) -> None:
+        super().begin_batch(after)
         self.boards = RowBuffer(self.t["boards"], "id")
         self.stories = RowBuffer(self.t["stories"], "id")
         self.sprints = RowBuffer(self.t["sprints"], "id")
         self.epics = RowBuffer(self.t["epics"], "id")
 
-    def end_batch(self, conn: Connection) -> None:
+    def end_batch(self, conn: Connection, last: int) -> None:
         for buffer in (self.boards, self.stories, self.sprints, self.epics):
             buffer.flush(conn)
+        super().end_batch(conn, last)
 
     # ----- boards -----
 

@@ -47,31 +47,38 @@ class History(Projection):
         )
     ]
 
-    # Interval tables, and the column that stays null while an interval is open.
-    INTERVALS = {
-        "status_intervals": "left_at",
-        "estimate_intervals": "valid_to",
-        "blocked_intervals": "unblocked_at",
+    # Interval tables, the column that stays null while an interval is open, and their key.
+    INTERVALS: dict[str, tuple[str, str | tuple[str, ...]]] = {
+        "status_intervals": ("left_at", "story_key"),
+        "estimate_intervals": ("valid_to", "story_key"),
+        "blocked_intervals": ("unblocked_at", "story_key"),
+        "story_versions": ("valid_to", "story_id"),
+        "sprint_memberships": ("left_at", ("sprint_id", "story_key")),
     }
 
-    def begin_batch(self) -> None:
-        # Per-batch caches: the open version row of each story, each board's column categories,
-        # and intervals opened in this batch, by (table, story key).
+    def forget(self) -> None:
+        super().forget()
+        # The fields of each story's open version, and each board's column categories.
         self.open_versions: dict[str, dict[str, Any]] = {}
         self.categories: dict[str, dict[str, str]] = {}
-        self.opened: dict[tuple[str, str], dict[str, Any] | None] = {}
-        self.versions = RowBuffer(self.t["story_versions"], "id")
+
+    def remembers(self) -> int:
+        return len(self.open_versions)
+
+    def begin_batch(self, after: int) -> None:
+        super().begin_batch(after)
         self.intervals = {
-            name: RowBuffer(self.t[name], "story_key", open_column=column)
-            for name, column in self.INTERVALS.items()
+            name: RowBuffer(self.t[name], key, open_column=column)
+            for name, (column, key) in self.INTERVALS.items()
         }
 
-    def end_batch(self, conn: Connection) -> None:
-        for buffer in (self.versions, *self.intervals.values()):
+    def flush(self, conn: Connection) -> None:
+        for buffer in self.intervals.values():
             buffer.flush(conn)
-        # Rows written now have database ids; later changes must find them there.
-        self.opened.clear()
-        self.open_versions.clear()
+
+    def end_batch(self, conn: Connection, last: int) -> None:
+        self.flush(conn)
+        super().end_batch(conn, last)
 
     # ----- boards -----
 
@@ -113,7 +120,7 @@ class History(Projection):
     def _recategorize(self, conn: Connection, board_key: str, column: str, at: Any) -> None:
         """Stories sitting in a column whose category changed re-enter it under the new category,
         so that a column turned DONE counts its stories as done from then on."""
-        self.end_batch(conn)  # the query below must see this batch's intervals
+        self.flush(conn)  # the query below must see this batch's intervals
         intervals = self.t["status_intervals"]
         still_in = (
             (intervals.c.board_key == board_key)
@@ -158,61 +165,53 @@ class History(Projection):
             "blocked": False,
             "archived": False,
         }
-        self.open_versions[fields["story_id"]] = self.versions.add(fields)
+        self._new_version(fields)
         self._enter_column(conn, event.key, event.board_key, event.column, event.occurred_at)
         self._open(
             "estimate_intervals",
-            story_key=event.key,
-            points=event.points,
-            valid_from=event.occurred_at,
-            actor=event.actor,
+            dict(story_key=event.key, points=event.points, valid_from=event.occurred_at, actor=event.actor),
         )
 
     def _current_version(self, conn: Connection, story_id: str) -> dict[str, Any]:
-        if story_id not in self.open_versions:
-            versions = self.t["story_versions"]
-            row = conn.execute(
-                select(versions).where(versions.c.story_id == story_id, versions.c.valid_to.is_(None))
-            ).one()
-            self.open_versions[story_id] = dict(row._mapping)
-        return self.open_versions[story_id]
+        remembered = self.open_versions.get(story_id)
+        if remembered is not None:
+            return remembered
+        versions = self.t["story_versions"]
+        columns = [c for c in versions.c if c.name not in ("id", "valid_to")]
+        row = conn.execute(
+            select(*columns).where(versions.c.story_id == story_id, versions.c.valid_to.is_(None))
+        ).one()
+        return dict(row._mapping)
+
+    def _new_version(self, fields: dict[str, Any]) -> None:
+        self._open("story_versions", fields)
+        self.open_versions[fields["story_id"]] = fields
 
     def _enter_column(self, conn: Connection, key: str, board_key: str, column: str, at: Any) -> None:
         category = self._category(conn, board_key, column)
         self._open(
             "status_intervals",
-            story_key=key,
-            board_key=board_key,
-            column=column,
-            category=category,
-            entered_at=at,
+            dict(story_key=key, board_key=board_key, column=column, category=category, entered_at=at),
         )
 
-    def _open(self, table: str, **row: Any) -> None:
-        self.opened[(table, row["story_key"])] = self.intervals[table].add(row)
+    def _open(self, table: str, row: dict[str, Any]) -> None:
+        self.intervals[table].add(row)
 
-    def _close(self, table: str, story_key: str, at: Any) -> None:
-        """Closes the story's open interval, whether opened in this batch or before it."""
-        column = self.INTERVALS[table]
-        pending = self.opened.pop((table, story_key), None)
-        if pending is not None:
-            pending[column] = at
-        else:
-            self.intervals[table].update(story_key, **{column: at})
+    def _close(self, table: str, key: Any, at: Any, **values: Any) -> None:
+        """Closes the open interval of a key, whether opened in this batch or before it."""
+        column, _ = self.INTERVALS[table]
+        self.intervals[table].update(key, **{column: at}, **values)
 
     @on(*STORY_CHANGES)
     def story_changed(self, conn: Connection, event: Any, position: int) -> None:
         story_id = str(event.originator_id)
         previous = self._current_version(conn, story_id)
         key, at = previous["story_key"], event.occurred_at
-        if "id" in previous:  # written before this batch
-            self.versions.update(previous["id"], valid_to=at)
-        else:
-            previous["valid_to"] = at
-        fields = {name: value for name, value in previous.items() if name not in ("id", "valid_to")}
+        self._close("story_versions", story_id, at)
+        fields = {name: value for name, value in previous.items() if name != "valid_to"}
         fields.update(versioned_fields(story_changes(event)))
         fields.update(version=event.originator_version, valid_from=at)
-        self.open_versions[story_id] = self.versions.add(fields)
+        self._new_version(fields)
 
         match event:
             case Story.Moved():
@@ -223,10 +222,11 @@ class History(Projection):
             case Story.Estimated():
                 self._close("estimate_intervals", key, at)
                 self._open(
-                    "estimate_intervals", story_key=key, points=event.points, valid_from=at, actor=event.actor
+                    "estimate_intervals",
+                    dict(story_key=key, points=event.points, valid_from=at, actor=event.actor),
                 )
             case Story.Blocked():
-                self._open("blocked_intervals", story_key=key, reason=event.reason, blocked_at=at)
+                self._open("blocked_intervals", dict(story_key=key, reason=event.reason, blocked_at=at))
             case Story.Unblocked():
                 self._close("blocked_intervals", key, at)
 
@@ -256,32 +256,31 @@ class History(Projection):
 
     @on(Sprint.StoryAdded)
     def story_added(self, conn: Connection, event: Sprint.StoryAdded, position: int) -> None:
-        conn.execute(
-            insert(self.t["sprint_memberships"]).values(
+        self._open(
+            "sprint_memberships",
+            dict(
                 sprint_id=str(event.originator_id),
                 story_key=event.story_key,
                 joined_at=event.occurred_at,
                 joined_by=event.actor,
                 joined_points=event.points,
                 carried_from=str(event.carried_from) if event.carried_from else None,
-            )
+            ),
         )
 
-    def _leave(self, conn: Connection, event: Any, story_key: str, points: float | None, reason: str) -> None:
-        memberships = self.t["sprint_memberships"]
-        conn.execute(
-            update(memberships)
-            .where(
-                memberships.c.sprint_id == str(event.originator_id),
-                memberships.c.story_key == story_key,
-                memberships.c.left_at.is_(None),
-            )
-            .values(left_at=event.occurred_at, left_by=event.actor, left_points=points, left_reason=reason)
+    def _leave(self, event: Any, story_key: str, points: float | None, reason: str) -> None:
+        self._close(
+            "sprint_memberships",
+            (str(event.originator_id), story_key),
+            event.occurred_at,
+            left_by=event.actor,
+            left_points=points,
+            left_reason=reason,
         )
 
     @on(Sprint.StoryRemoved)
     def story_removed(self, conn: Connection, event: Sprint.StoryRemoved, position: int) -> None:
-        self._leave(conn, event, event.story_key, event.points, "removed")
+        self._leave(event, event.story_key, event.points, "removed")
 
     @on(Sprint.Started)
     def sprint_started(self, conn: Connection, event: Sprint.Started, position: int) -> None:
@@ -300,4 +299,4 @@ class History(Projection):
             carried_over=event.carried_over,
         )
         for key, points in event.carried_over.items():
-            self._leave(conn, event, key, points, "carried_over")
+            self._leave(event, key, points, "carried_over")

@@ -15,6 +15,7 @@ from storyline_service.readmodels import ProjectionTracking
 
 Progress = Callable[[int], None]  # called with the number of events just replayed
 tracking = ProjectionTracking.__table__  # type: ignore[attr-defined]
+REPLAY_BATCH = 5000  # events per transaction when replaying: fewer commits, bounded memory
 
 
 def meaningful_columns(table: Table) -> list[Any]:
@@ -46,7 +47,7 @@ def replay(
     """Replays events up to ``until`` into fresh projections: the log is read once, a batch at a time."""
     position = 0
     while position < until:
-        events = [(n, e) for n, e in projector.read(position) if n <= until]
+        events = [(n, e) for n, e in projector.read(position, limit=REPLAY_BATCH) if n <= until]
         if not events:
             break
         with projector.engine.begin() as conn:

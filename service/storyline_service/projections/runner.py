@@ -28,11 +28,11 @@ class ReadModelsBehind(Exception):
 
 
 def apply_batch(projection: Projection, conn: Connection, events: list[tuple[int, Any]], after: int) -> None:
-    projection.begin_batch()
+    projection.begin_batch(after)
     for notification_id, event in events:
         if notification_id > after and projection.handles(event):
             projection.apply(conn, event, notification_id)
-    projection.end_batch(conn)
+    projection.end_batch(conn, events[-1][0])
 
 
 class AlreadyProjected(Exception):
@@ -110,6 +110,10 @@ class Projector:
         except AlreadyProjected:
             # Another process projected this batch first; ours was rolled back.
             log.info("batch after %s was projected elsewhere", min(positions.values()))
+        except BaseException:
+            for projection in behind:
+                projection.forget()  # it remembers rows that were rolled back
+            raise
         return len(events) == self.batch_size
 
     def decode(self, notifications: Sequence[Notification]) -> list[tuple[int, Any]]:
