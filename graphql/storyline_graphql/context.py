@@ -92,7 +92,6 @@ class Context:
             idempotency_key=client_mutation_id,
             occurred_at=occurred_at,
             superuser=principal.superuser,
-            token_id=principal.token_id,
         )
 
     async def spend(self, units: int) -> None:

@@ -31,6 +31,7 @@ from graphql import (
     InlineFragmentNode,
     NamedTypeNode,
     OperationDefinitionNode,
+    OperationType,
     SelectionSetNode,
     get_named_type,
     get_nullable_type,
@@ -38,7 +39,7 @@ from graphql import (
 from storyline_graphql.context import Context
 
 UNPAGED_LIST_SIZE = 10  # a guess for lists without `first`: columns, epics, an entry's changes
-OBJECTS_PER_UNIT = 100  # a query of up to this many objects spends as much of the rate limit as a mutation
+OBJECTS_PER_UNIT = 100  # a query of up to this many objects spends as much of the rate limit as a command
 
 
 class Costing:
@@ -59,7 +60,7 @@ class Costing:
     ) -> int:
         """``times``: how often the selection may resolve; ``page``: the page size of its connection."""
         total = 0
-        for field, field_parent in self._fields(selections, parent):
+        for field, field_parent in self.fields(selections, parent):
             definition = field_parent.fields.get(field.name.value)
             if definition is None or field.selection_set is None:
                 continue  # leaves and introspection cost nothing
@@ -75,7 +76,7 @@ class Costing:
             )
         return total
 
-    def _fields(
+    def fields(
         self, selections: SelectionSetNode, parent: GraphQLNamedType
     ) -> Iterator[tuple[FieldNode, GraphQLObjectType | GraphQLInterfaceType]]:
         for selection in selections.selections:
@@ -93,7 +94,7 @@ class Costing:
                 assert isinstance(selection, InlineFragmentNode)
                 condition, inner = selection.type_condition, selection.selection_set
             named = self.schema.get_type(condition.name.value) if condition else parent
-            yield from self._fields(inner, named or parent)
+            yield from self.fields(inner, named or parent)
 
     def _page_size(self, definition: GraphQLField, field: FieldNode) -> int | None:
         if "first" not in definition.args:
@@ -118,6 +119,20 @@ def query_cost(
     # Variables that don't coerce fail execution later; until then, estimate with the defaults.
     known = coerced if isinstance(coerced, VariableValues) else None
     return Costing(schema, fragments, known, max_page_size).cost(operation.selection_set, root, 1, None)
+
+
+def rate_units(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    cost: int,
+) -> int:
+    """What an operation spends of its token's rate limit: a mutation one unit per command it runs
+    (each root field, aliases included), any other operation one unit per 100 objects."""
+    if operation.operation is OperationType.MUTATION and schema.mutation_type is not None:
+        roots = Costing(schema, fragments, None, 0).fields(operation.selection_set, schema.mutation_type)
+        return max(1, sum(1 for field, _ in roots if not field.name.value.startswith("__")))
+    return max(1, math.ceil(cost / OBJECTS_PER_UNIT))
 
 
 class QueryCost(SchemaExtension):
@@ -148,5 +163,5 @@ class QueryCost(SchemaExtension):
                             "limit": settings.max_query_cost,
                         },
                     )
-                await context.spend(max(1, math.ceil(cost / OBJECTS_PER_UNIT)))
+                await context.spend(rate_units(schema, operation, fragments, cost))
         yield

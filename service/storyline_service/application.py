@@ -52,7 +52,6 @@ class Caller:
     idempotency_key: str | None = None
     occurred_at: datetime | None = None  # backfill; None means now
     superuser: bool = False  # the bootstrap admin, ADMIN on every board
-    token_id: str | None = None  # the API token the request came with, for rate limits
 
 
 class BoardReads(Protocol):
@@ -100,8 +99,6 @@ class Storyline(Application[UUID]):
         self.reads = reads
         # Called with the last notification id of each save (read-your-writes).
         self.on_recorded: Callable[[int], None] | None = None
-        # Called before each command; may refuse it (rate limits).
-        self.admit: Callable[[Caller], None] | None = None
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -429,8 +426,6 @@ class Storyline(Application[UUID]):
         args: dict[str, Any],
         run: Callable[[Stamp], tuple[str, list[StorylineAggregate]]],
     ) -> str:
-        if self.admit is not None:
-            self.admit(caller)
         stamp = self._stamp(caller)
         # A retry repeats the command exactly, including its business time.
         fingerprint = fingerprint_of({**args, "occurred_at": caller.occurred_at})

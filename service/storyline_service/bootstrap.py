@@ -44,5 +44,4 @@ def bootstrap(settings: Settings | None = None, *, read_your_writes: bool = True
     admin_token = settings.admin_token.get_secret_value() if settings.admin_token else None
     tokens = Tokens(write_engine, admin_token, OidcTokens(settings) if settings.oidc_issuer else None, engine)
     limiter = RateLimiter(write_engine, settings.rate_limit, settings.rate_window_seconds)
-    app.admit = lambda caller: limiter.spend(caller.token_id) if caller.token_id else None
     return Runtime(settings, app, engine, write_engine, projector, reads, tokens, limiter)

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from graphql import parse
-from storyline_graphql.cost import query_cost
+from storyline_graphql.cost import query_cost, rate_units
 from storyline_graphql.schema import build_schema
 from storyline_service.application import Caller
 from storyline_service.settings import Settings
@@ -103,10 +103,17 @@ def test_the_rate_limit_triggers_then_recovers(limited: Server) -> None:
     limited.runtime.app.create_board(Caller("alice"), board, "Limited")  # in-process: no token, no limit
     client = limited.client("alice")
     time.sleep(WINDOW_SECONDS - time.time() % WINDOW_SECONDS)  # at the start of a window
-    for _ in range(4):
+    for _ in range(2):
         assert client.post("/graphql", json={"query": "{ viewer { name } }"}).status_code == 200
+    # A mutation spends one unit per command it runs: 3, then 4 and 5, then 6 is refused.
+    variables = {"input": {"boardKey": board, "title": "within the limit"}}
+    once = client.post("/graphql", json={"query": CREATE_STORY, "variables": variables})
+    assert once.status_code == 200 and once.json()["data"]["createStory"]["errors"] == []
+    twice = CREATE_STORY.replace("createStory(", "a: createStory(", 1)
+    twice = twice.replace("\n}", "\n  b: createStory(input: $input) { errors { code } }\n}", 1)
+    both = client.post("/graphql", json={"query": twice, "variables": variables})
+    assert both.status_code == 200 and both.json()["data"]["b"]["errors"] == []
     head = limited.head()
-    # The 5th unit is the mutation's document, the 6th its command: refused, and nothing recorded.
     variables = {"input": {"boardKey": board, "title": "one too many"}}
     refused = client.post("/graphql", json={"query": CREATE_STORY, "variables": variables})
     assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
@@ -126,12 +133,26 @@ def test_the_rate_limit_triggers_then_recovers(limited: Server) -> None:
 # ----- query cost -----
 
 
-def cost_of(query: str, variables: dict[str, object] | None = None) -> int:
+def cost_and_units_of(query: str, variables: dict[str, object] | None = None) -> tuple[int, int]:
     schema = build_schema(Settings())._schema
     document = parse(query)
     operation, *fragments = document.definitions
     named = {fragment.name.value: fragment for fragment in fragments}  # type: ignore[attr-defined]
-    return query_cost(schema, operation, named, variables or {}, max_page_size=500)  # type: ignore[arg-type]
+    cost = query_cost(schema, operation, named, variables or {}, max_page_size=500)  # type: ignore[arg-type]
+    return cost, rate_units(schema, operation, named, cost)  # type: ignore[arg-type]
+
+
+def cost_of(query: str, variables: dict[str, object] | None = None) -> int:
+    return cost_and_units_of(query, variables)[0]
+
+
+def test_rate_units_are_one_per_command_or_per_hundred_objects() -> None:
+    assert cost_and_units_of("{ viewer { name } }")[1] == 1
+    assert cost_and_units_of('{ board(key: "X") { backlog(first: 250) { edges { node { key } } } } }')[1] == 3
+    move = 'moveStory(input: {storyKey: "X-1", toColumn: "DONE"}) { story { key } errors { code } }'
+    assert cost_and_units_of(f"mutation {{ {move} }}")[1] == 1
+    assert cost_and_units_of(f"mutation {{ a: {move} b: {move} __typename }}")[1] == 2
+    assert cost_and_units_of(f"mutation {{ ...M c: {move} }} fragment M on Mutation {{ {move} }}")[1] == 2
 
 
 def test_query_cost_counts_objects_times_page_sizes() -> None:
