@@ -1,7 +1,8 @@
-"""SQLAlchemy engines for the read models, in the same database as the events."""
+"""SQLAlchemy engines for the read models, tokens and rate limits, in the same database as the events."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, insert, select
@@ -11,12 +12,30 @@ from storyline_service import auth, readmodels  # noqa: F401  (registers the tab
 from storyline_service.settings import Settings
 
 
-def create_engines(settings: Settings) -> tuple[Engine, Engine]:
-    """A read engine and a write engine (the same one on PostgreSQL).
+@dataclass(frozen=True)
+class Engines:
+    """Where each kind of data is read and written.
 
-    SQLite write transactions begin IMMEDIATE, so that a projection batch waits
-    for the write lock up front instead of failing half-way on a busy database.
+    ``derived`` writes what the event log can always give back: the read models
+    with their tracking positions, and rate-limit counts. Its commits skip the
+    wait for the disk (SQLite ``synchronous=NORMAL`` in WAL mode, PostgreSQL
+    ``synchronous_commit=off``): a power cut may undo the last of them, never
+    half of one, and projections then redo those batches from the log. Tokens
+    and everything else go through ``write``, whose commits are durable.
     """
+
+    read: Engine
+    write: Engine
+    derived: Engine
+
+    def dispose(self) -> None:
+        for engine in {self.read, self.write, self.derived}:
+            engine.dispose()
+
+
+def create_engines(settings: Settings) -> Engines:
+    """SQLite write transactions begin IMMEDIATE, so that a projection batch waits
+    for the write lock up front instead of failing half-way on a busy database."""
     if settings.is_postgres:
         connect_args: dict[str, Any] = {"connect_timeout": settings.connect_timeout_seconds}
         if settings.database_schema:
@@ -28,21 +47,34 @@ def create_engines(settings: Settings) -> tuple[Engine, Engine]:
             pool_size=settings.pool_size,
             max_overflow=settings.pool_size,
         )
-        return engine, engine
+        derived = engine.execution_options()  # the same pool, with its own begin hook
+
+        @event.listens_for(derived, "begin")
+        def commit_without_waiting(conn: Any) -> None:
+            conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+
+        return Engines(engine, engine, derived)
     settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     connect_args = {"timeout": settings.lock_timeout_seconds, "check_same_thread": False}
     reader = create_engine(settings.sqlalchemy_url(), connect_args=connect_args)
+    return Engines(
+        reader, _sqlite_writer(settings, connect_args), _sqlite_writer(settings, connect_args, "NORMAL")
+    )
+
+
+def _sqlite_writer(settings: Settings, connect_args: dict[str, Any], synchronous: str = "FULL") -> Engine:
     writer = create_engine(settings.sqlalchemy_url(), connect_args=connect_args)
 
     @event.listens_for(writer, "connect")
     def manual_transactions(dbapi_connection: Any, record: Any) -> None:
         dbapi_connection.isolation_level = None
+        dbapi_connection.execute(f"PRAGMA synchronous = {synchronous}")
 
     @event.listens_for(writer, "begin")
     def begin_immediate(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
-    return reader, writer
+    return writer
 
 
 class SchemaVersionRow(SQLModel, table=True):

@@ -61,8 +61,8 @@ def test_the_admin_token_is_a_superuser(settings: Settings) -> None:
 
 def test_rate_limit_triggers_then_recovers(runtime: Runtime) -> None:
     """The limiter counts in the database, so every process sharing it shares the limit."""
-    limiter = RateLimiter(runtime.write_engine, limit=5, window_seconds=1)
-    elsewhere = RateLimiter(runtime.write_engine, limit=5, window_seconds=1)  # another process's
+    limiter = RateLimiter(runtime.engines.derived, limit=5, window_seconds=1)
+    elsewhere = RateLimiter(runtime.engines.derived, limit=5, window_seconds=1)  # another process's
     time.sleep(1.0 - time.time() % 1.0)  # start at the beginning of a window
     limiter.spend("t1", 3)
     elsewhere.spend("t1", 2)
@@ -74,6 +74,22 @@ def test_rate_limit_triggers_then_recovers(runtime: Runtime) -> None:
     limiter.spend("t1", 5)
     with pytest.raises(RateLimited):
         elsewhere.spend("t1")
+
+
+def test_tokens_are_written_durably_and_only_derived_data_skips_the_wait_for_the_disk(
+    runtime: Runtime,
+) -> None:
+    """A revoked token must stay revoked after a power cut; read models and rate-limit counts
+    can be redone from the log, so their commits do not wait for the disk."""
+    postgres = runtime.settings.is_postgres
+    setting = "SHOW synchronous_commit" if postgres else "PRAGMA synchronous"
+    durable, relaxed = ("on", "off") if postgres else (2, 1)  # SQLite: FULL, NORMAL
+    with runtime.engines.write.begin() as conn:
+        assert conn.exec_driver_sql(setting).scalar() == durable
+    with runtime.engines.derived.begin() as conn:
+        assert conn.exec_driver_sql(setting).scalar() == relaxed
+    assert runtime.tokens.engine is runtime.engines.write
+    assert runtime.limiter.engine is runtime.projector.engine is runtime.engines.derived
 
 
 def test_access_is_the_boards_a_principal_has_a_role_on(runtime: Runtime) -> None:

@@ -103,7 +103,7 @@ def test_projectors_taking_turns_never_use_stale_rows(settings: Any) -> None:
     runtime = bootstrap(settings, read_your_writes=False)
     try:
         app, ours = runtime.app, runtime.projector
-        theirs = Projector(app, runtime.write_engine, reader=runtime.engine)
+        theirs = Projector(app, runtime.engines.derived, reader=runtime.engine)
         app.create_board(ALICE, "OPS", "Operations")
         key = app.create_story(ALICE, "OPS", "Rotate keys", points=2)
         sprint = app.create_sprint(ALICE, "OPS", "Sprint 1", date(2026, 3, 2), date(2026, 3, 13))
