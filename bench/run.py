@@ -47,7 +47,7 @@ class Sizes:
 
 
 QUICK = Sizes("quick", sprints=2, boards=2, reps=30, write_seconds=1, write_stories=24, baseline_seconds=0.5)
-FULL = Sizes("full", sprints=15, boards=10, reps=200, write_seconds=5, write_stories=400, baseline_seconds=3)
+FULL = Sizes("full", sprints=15, boards=50, reps=200, write_seconds=5, write_stories=400, baseline_seconds=3)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from strawberry.scalars import JSON
 from graphql import GraphQLError
 from storyline_graphql.common import Connection, Node, load_connection, page_request
 from storyline_graphql.context import Info
-from storyline_service.queries import AUDIT_ORDER, AuditCriteria
+from storyline_service.queries import AUDIT_ORDER, AuditCriteria, Record
 from storyline_service.readmodels import AuditEntryRow
 
 ID_PREFIX = "audit-"
@@ -44,7 +44,7 @@ class AuditEntry(Node):
     changes: list[FieldChange]
 
     @classmethod
-    def from_row(cls, row: AuditEntryRow) -> AuditEntry:
+    def from_row(cls, row: AuditEntryRow | Record) -> AuditEntry:
         return cls(
             id=strawberry.ID(f"{ID_PREFIX}{row.sequence}"),
             sequence=row.sequence,

@@ -25,7 +25,7 @@ from storyline_graphql.common import (
 from storyline_graphql.context import Info
 from storyline_graphql.enums import Role, SprintState, StatusCategory
 from storyline_service.application import Caller
-from storyline_service.queries import BOARD_ORDER, AuditCriteria, StoryCriteria
+from storyline_service.queries import BOARD_ORDER, AuditCriteria, Record, StoryCriteria
 from storyline_service.readmodels import BoardRow, ColumnRow
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ class Board(BoardAnalytics, Node):
     active_sprint_id: strawberry.Private[str | None]
 
     @classmethod
-    def from_row(cls, row: BoardRow) -> Board:
+    def from_row(cls, row: BoardRow | Record) -> Board:
         return cls(
             id=strawberry.ID(row.id),
             key=row.key,
@@ -243,7 +243,7 @@ class BoardPayload:
 
 
 async def board_payload(info: Info, input: MutationInput, command: Command) -> BoardPayload:
-    key, errors = await run_command(info, input, command)
+    key, errors = await run_command(info, input, command, changes_roles=True)
     board = await load_board(info, key) if key else None
     return BoardPayload(board=board, errors=errors, client_mutation_id=input.client_mutation_id)
 

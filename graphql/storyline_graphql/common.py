@@ -17,10 +17,10 @@ from strawberry.dataloader import DataLoader
 
 from graphql import GraphQLError
 from storyline_domain.errors import DomainError
-from storyline_graphql.context import Info, rate_limited
+from storyline_graphql.context import Info
 from storyline_graphql.loaders import CountKey, PageKey
 from storyline_service.application import Caller
-from storyline_service.auth import Access, RateLimited
+from storyline_service.auth import Access
 from storyline_service.projections.runner import ReadModelsBehind
 from storyline_service.queries import Attr, Keyset, sort_key
 
@@ -123,24 +123,24 @@ class VersionedInput(BackfillInput):
 
 
 async def run_command(
-    info: Info, input: MutationInput, command: Callable[[Caller], str]
+    info: Info, input: MutationInput, command: Callable[[Caller], str], *, changes_roles: bool = False
 ) -> tuple[str | None, list[UserError]]:
-    """Runs one application command: its result (a key or id), or the rule it broke."""
+    """Runs one application command: its result (a key or id), or the rule it broke.
+
+    ``changes_roles``: the command may change who may do what (board commands), so
+    the roles are read again for the fields after it."""
     context = info.context
     caller = context.caller(input.client_mutation_id, getattr(input, "occurred_at", None))
 
     def run() -> tuple[str, Access]:
-        # The command, then the roles as they are after it (it may have changed them).
-        return command(caller), Access.load(context.reads, context.signed_in)
+        result = command(caller)
+        return result, Access.load(context.reads, context.signed_in) if changes_roles else context.access
 
     try:
         # Commands block on the database; keep them off the event loop (one trip to a worker thread).
         result, access = await asyncio.to_thread(run)
     except DomainError as error:
         return None, [user_error(error)]
-    except RateLimited as error:
-        # Not a UserError: nothing about the input was wrong; the client must wait.
-        raise rate_limited(error) from None
     except ReadModelsBehind as error:
         # The change was recorded: retrying without a clientMutationId would repeat it.
         raise GraphQLError(str(error), extensions={"code": "READ_MODELS_BEHIND"}) from None

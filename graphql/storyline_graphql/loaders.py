@@ -16,9 +16,8 @@ from strawberry.dataloader import DataLoader
 from storyline_domain.errors import NotFoundError
 from storyline_service import analytics
 from storyline_service.auth import Access
-from storyline_service.queries import AuditCriteria, EpicTotals, Keyset, Reads, StoryCriteria
+from storyline_service.queries import AuditCriteria, EpicTotals, Keyset, Reads, Record, StoryCriteria
 from storyline_service.readmodels import (
-    AuditEntryRow,
     BoardRow,
     ColumnRow,
     EpicRow,
@@ -148,11 +147,11 @@ class Loaders:
         self.epics: DataLoader[str, list[EpicRow]] = listed(reads.epics_of)
         # Totals of epics already loaded (so on boards `access` allows).
         self.epic_totals: DataLoader[str, EpicTotals | None] = by_key(reads.epic_totals)
-        self.story_pages: DataLoader[PageKey[StoryCriteria], list[StoryRow]] = paged(reads.story_pages)
+        self.story_pages: DataLoader[PageKey[StoryCriteria], list[Record]] = paged(reads.story_pages)
         self.story_counts: DataLoader[CountKey[StoryCriteria], int] = counted(reads.story_counts)
-        self.audit_pages: DataLoader[PageKey[AuditCriteria], list[AuditEntryRow]] = paged(reads.audit_pages)
+        self.audit_pages: DataLoader[PageKey[AuditCriteria], list[Record]] = paged(reads.audit_pages)
         self.audit_counts: DataLoader[CountKey[AuditCriteria], int] = counted(reads.audit_counts)
-        self.sprint_pages: DataLoader[PageKey[str | None], list[SprintRow]] = paged(reads.sprint_pages)
+        self.sprint_pages: DataLoader[PageKey[str | None], list[Record]] = paged(reads.sprint_pages)
         self.sprint_counts: DataLoader[CountKey[str | None], int] = counted(reads.sprint_counts)
         # Analytics of stories and sprints already loaded (so on boards `access` allows).
         self.story_times: DataLoader[str, analytics.StoryTimes | None] = by_key(

@@ -22,7 +22,7 @@ from storyline_graphql.common import (
 from storyline_graphql.context import Info
 from storyline_graphql.enums import SprintState
 from storyline_service.application import Caller
-from storyline_service.queries import SPRINT_ORDER, Keyset, StoryCriteria
+from storyline_service.queries import SPRINT_ORDER, Keyset, Record, StoryCriteria
 from storyline_service.readmodels import SprintRow
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ class Sprint(SprintAnalytics, Node):
     board_key: str
 
     @classmethod
-    def from_row(cls, row: SprintRow) -> Sprint:
+    def from_row(cls, row: SprintRow | Record) -> Sprint:
         return cls(
             id=strawberry.ID(row.id),
             name=row.name,

@@ -24,7 +24,7 @@ from storyline_graphql.common import (
 from storyline_graphql.context import Info
 from storyline_graphql.enums import Priority, StatusCategory, StoryType
 from storyline_service.application import Caller
-from storyline_service.queries import STORY_ORDER, AuditCriteria, StoryCriteria
+from storyline_service.queries import STORY_ORDER, AuditCriteria, Record, StoryCriteria
 from storyline_service.readmodels import StoryRow
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ class Story(StoryAnalytics, Node):
     sprint_id: strawberry.Private[str | None]
 
     @classmethod
-    def from_row(cls, row: StoryRow) -> Story:
+    def from_row(cls, row: StoryRow | Record) -> Story:
         return cls(
             id=strawberry.ID(row.id),
             key=row.key,

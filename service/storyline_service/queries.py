@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import (
     ColumnElement,
     Engine,
+    Row,
     and_,
     exists,
     func,
@@ -27,7 +28,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, Session, aliased
+from sqlalchemy.orm import Mapped, Session
 from sqlmodel import SQLModel, col
 
 from storyline_service.readmodels import (
@@ -43,6 +44,7 @@ from storyline_service.readmodels import (
 stories = StoryRow.__table__  # type: ignore[attr-defined]
 
 M = TypeVar("M")
+Record = Row[Any]  # a read-model row as read for a page: its columns as attributes, read-only
 Keyset = tuple[Any, ...]  # the sort key of the last row already seen
 Attr = Mapped[Any]
 
@@ -168,30 +170,34 @@ class Reads:
 
     def _pages(
         self,
-        model: type[M],
+        model: type[SQLModel],
         partition: Sequence[Attr],
         values: Sequence[tuple[Any, ...]],
         conditions: Iterable[ColumnElement[bool]],
         order: Sequence[Attr],
         limit: int,
         after: Keyset | None,
-    ) -> dict[tuple[Any, ...], list[M]]:
-        """Up to ``limit`` rows after ``after`` of each partition, in ``order``."""
+    ) -> dict[tuple[Any, ...], list[Record]]:
+        """Up to ``limit`` rows after ``after`` of each partition, in ``order``.
+
+        Rows, not model instances: a page is read, never changed, and building
+        a hundred ORM objects costs more than the query.
+        """
+        table = model.__table__  # type: ignore[attr-defined]
         where = list(conditions)
         if after is not None:
             where.append(tuple_(*order) > tuple_(*after))
         # One indexed, limited scan per partition, all in one query.
         parts = [
-            select(model).where(_partition_filter(partition, [value]), *where).order_by(*order).limit(limit)
+            select(table).where(_partition_filter(partition, [value]), *where).order_by(*order).limit(limit)
             for value in values
         ]
         query: Any = parts[0]
         if len(parts) > 1:
-            pages_of_all = union_all(*(part.subquery().select() for part in parts)).subquery()
-            query = select(aliased(model, pages_of_all))
-        pages: dict[tuple[Any, ...], list[M]] = {value: [] for value in values}
-        with self._session() as session:
-            for row in session.scalars(query):
+            query = union_all(*(part.subquery().select() for part in parts))
+        pages: dict[tuple[Any, ...], list[Record]] = {value: [] for value in values}
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
                 pages[sort_key(row, partition)].append(row)
         if len(values) > 1:  # a union keeps no order
             for rows in pages.values():
@@ -219,7 +225,7 @@ class Reads:
 
     # ----- boards -----
 
-    def boards(self, limit: int, after: Keyset | None, keys: Sequence[str] | None = None) -> list[BoardRow]:
+    def boards(self, limit: int, after: Keyset | None, keys: Sequence[str] | None = None) -> list[Record]:
         """By key; only the boards in ``keys``, unless it is None."""
         page = self._pages(BoardRow, [], [()], _board_filter(keys), BOARD_ORDER, limit, after)
         return page[()]
@@ -311,7 +317,7 @@ class Reads:
         criteria: StoryCriteria,
         limit: int,
         after: Keyset | None,
-    ) -> dict[tuple[Any, ...], list[StoryRow]]:
+    ) -> dict[tuple[Any, ...], list[Record]]:
         """The stories of each partition (say, by ``("board_key", "column")``), by rank."""
         attrs = [getattr(StoryRow, name) for name in partition]
         conditions = self._story_conditions(criteria)
@@ -337,7 +343,7 @@ class Reads:
         state: str | None,
         limit: int,
         after: Keyset | None,
-    ) -> dict[tuple[Any, ...], list[SprintRow]]:
+    ) -> dict[tuple[Any, ...], list[Record]]:
         """The sprints of each partition (say, by ``("board_key",)``), by planned start."""
         attrs = [getattr(SprintRow, name) for name in partition]
         where = [] if state is None else [col(SprintRow.state) == state]
@@ -412,7 +418,7 @@ class Reads:
         criteria: AuditCriteria,
         limit: int,
         after: Keyset | None,
-    ) -> dict[tuple[Any, ...], list[AuditEntryRow]]:
+    ) -> dict[tuple[Any, ...], list[Record]]:
         """Audit entries of each partition (say, by ``("story_key",)``) in log order."""
         attrs = [getattr(AuditEntryRow, name) for name in partition]
         conditions = self._audit_conditions(criteria)
