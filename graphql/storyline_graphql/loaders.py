@@ -137,10 +137,8 @@ class Loaders:
     def __init__(self, reads: Reads, access: Access) -> None:
         self.reads = reads
         on_board = partial(_on_board, access)
-        self.board: DataLoader[str, BoardRow | None] = by_key(
-            reads.boards_by_key, lambda row: access.can_read(row.key)
-        )
         self.columns: DataLoader[str, list[ColumnRow]] = listed(reads.columns_of)
+        self.board: DataLoader[str, BoardRow | None] = DataLoader(load_fn=partial(self._boards, access))
         self.story: DataLoader[str, StoryRow | None] = by_key(reads.stories_by_key, on_board)
         self.sprint: DataLoader[str, SprintRow | None] = by_key(reads.sprints_by_id, on_board)
         self.epic: DataLoader[str, EpicRow | None] = by_key(reads.epics_by_key, on_board)
@@ -160,3 +158,19 @@ class Loaders:
         self.sprint_analysis: DataLoader[str, SprintAnalysis | None] = by_key(
             partial(sprint_analyses, reads.engine)
         )
+
+    async def _boards(self, access: Access, keys: list[str]) -> list[BoardRow | None]:
+        """Boards, with their columns read in the same trip: a board is nearly always shown with
+        its columns, and reading them here saves the board view a round of waiting."""
+
+        def read() -> tuple[dict[str, BoardRow], dict[str, list[ColumnRow]]]:
+            boards = self.reads.boards_by_key(keys)
+            return boards, self.reads.columns_of([key for key in boards if access.can_read(key)])
+
+        boards, columns = await asyncio.to_thread(read)
+        for key, board_columns in columns.items():
+            self.columns.prime(key, board_columns)
+        return [
+            board if board is not None and access.can_read(board.key) else None
+            for board in map(boards.get, keys)
+        ]
