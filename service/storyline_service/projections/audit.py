@@ -19,6 +19,8 @@ from storyline_service.readmodels import AuditEntryRow, AuditNameRow
 
 
 def jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float):  # most values: the cheapest test first
+        return value
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, UUID):
