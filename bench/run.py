@@ -340,22 +340,21 @@ class Bench:
 
     # projection and rebuild
 
-    def catch_up(self, backend: str, runtime: Runtime, generated: int, seconds: float | None) -> None:
+    def catch_up(self, backend: str, runtime: Runtime, generated: int, seconds: float) -> None:
         """Projects what the generator wrote, timed, against the raw read-and-decode rate."""
         start = time.perf_counter()
         runtime.projector.catch_up()
         projected = time.perf_counter() - start
         events, decode_seconds = baselines.read_and_decode(runtime.app)
-        if seconds is not None:
-            self.report.emit(
-                "generate.through_application",
-                generated / seconds,
-                "events/s",
-                baseline=self.bare.get(backend),
-                backend=backend,
-                events=events,
-                note="the generator's commands, one process, read-your-writes off; baseline: bare commits",
-            )
+        self.report.emit(
+            "generate.through_application",
+            generated / seconds,
+            "events/s",
+            baseline=self.bare.get(backend),
+            backend=backend,
+            events=events,
+            note="the generator's commands, one process, read-your-writes off; baseline: bare commits",
+        )
         self.report.emit(
             "projection.catch_up",
             generated / projected,
@@ -415,7 +414,8 @@ class Bench:
             backend="sqlite",
         )
         with runtime_of(big) as runtime:
-            self.catch_up("sqlite", runtime, more.events, None)
+            # The big log's read models come from a full rebuild: that is the rebuild figure.
+            self.rebuild("sqlite", runtime, "the big log")
 
         with runtime_of(small) as small_runtime, runtime_of(big) as big_runtime:
             small_paths = self.read_paths(small_runtime, summary)
@@ -424,8 +424,6 @@ class Bench:
         self.compare_http(small, big, summary, (small_paths.events, big_paths.events))
         if not self.pg_problem:
             self.postgres_reads(small, big, summary)
-        with runtime_of(big) as runtime:
-            self.rebuild("sqlite", runtime, "the big log")
 
     def generate_in_parallel(self, target: Settings, boards: range, shape: Shape) -> Summary:
         """Generates ``boards`` in parallel processes and appends their logs to ``target``'s."""
