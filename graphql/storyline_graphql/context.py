@@ -59,6 +59,7 @@ class Context:
     # graphql-transport-ws puts the connection_init payload here.
     connection_params: dict[str, Any] | None = field(default=None)
     token: str | None = field(default=None, repr=False)  # kept to re-check long-lived connections
+    prepaid: int = 0  # rate-limit units charged at sign-in, for the first operation
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.reads, self.access)
@@ -95,7 +96,11 @@ class Context:
         )
 
     async def spend(self, units: int) -> None:
-        """Counts work against the token's rate limit; raises a RATE_LIMITED error past it."""
+        """Counts an operation's work against the token's rate limit, less what signing in already
+        charged; raises a RATE_LIMITED error past the limit."""
+        units, self.prepaid = units - self.prepaid, 0
+        if units <= 0:
+            return
         try:
             await asyncio.to_thread(self.runtime.limiter.spend, self.signed_in.token_id, units)
         except RateLimited as error:
@@ -106,7 +111,7 @@ class Context:
         signed_in = await asyncio.to_thread(_authenticate, self.runtime, self.token) if self.token else None
         if signed_in is None:
             refused = unauthenticated()
-            raise GraphQLError(refused.message, extensions={"code": refused.code})
+            raise GraphQLError(refused.message, extensions=refused.extensions)
         return signed_in[1]
 
     def start_reads(self, access: Access) -> None:
@@ -123,25 +128,41 @@ async def get_context(request: HTTPConnection) -> Context:
 
 
 async def sign_in(context: Context) -> None:
-    """Authenticates the request (or WebSocket connection) and loads the principal's roles, once."""
+    """Authenticates the request (or WebSocket connection), loads the principal's roles and charges
+    one unit of its rate limit, all in one trip: most operations cost just that one unit."""
     if isinstance(context.request, WebSocket):
         params = context.connection_params or {}
         authorization = params.get("Authorization", params.get("authorization"))
     else:
         authorization = context.request.headers.get("authorization")
     token = bearer_token(authorization)
-    signed_in = await asyncio.to_thread(_authenticate, context.runtime, token) if token else None
+    try:
+        signed_in = await asyncio.to_thread(_authenticate, context.runtime, token, 1) if token else None
+    except RateLimited as error:
+        raise HTTPError(
+            429,
+            str(error),
+            {"Retry-After": str(error.retry_after)},
+            code="RATE_LIMITED",
+            extensions={"retryAfter": error.retry_after},
+        ) from None
     if signed_in is None:
         raise unauthenticated()
     context.token = token
     context.principal, access = signed_in
+    context.prepaid = 1
     context.start_reads(access)
 
 
-def _authenticate(runtime: Runtime, token: str) -> tuple[Principal, Access] | None:
-    """The token's principal and its roles: one trip to a worker thread for both."""
+def _authenticate(runtime: Runtime, token: str, units: int = 0) -> tuple[Principal, Access] | None:
+    """The token's principal and its roles, with ``units`` charged to its rate limit: one trip."""
     principal = runtime.tokens.authenticate(token)
-    return None if principal is None else (principal, Access.load(runtime.reads, principal))
+    if principal is None:
+        return None
+    access = Access.load(runtime.reads, principal)
+    if units:
+        runtime.limiter.spend(principal.token_id, units)
+    return principal, access
 
 
 Info = strawberry.Info[Context, None]

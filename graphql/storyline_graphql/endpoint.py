@@ -72,17 +72,19 @@ class HTTPError(Exception):
         headers: Mapping[str, str] | None = None,
         *,
         code: str | None = None,
+        extensions: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = dict(headers or {})
-        self.code = code  # goes to the error's `extensions.code`
+        # The error's `extensions`: `code` first, then any others.
+        self.extensions = {**({"code": code} if code else {}), **(extensions or {})}
 
     def body(self) -> GraphQLHTTPResponse:
         error: dict[str, Any] = {"message": self.message}
-        if self.code:
-            error["extensions"] = {"code": self.code}
+        if self.extensions:
+            error["extensions"] = self.extensions
         return {"errors": [error]}
 
 
