@@ -18,11 +18,11 @@ from strawberry.dataloader import DataLoader
 from graphql import GraphQLError
 from storyline_domain.errors import DomainError
 from storyline_graphql.context import Info
-from storyline_graphql.loaders import CountKey, PageKey
+from storyline_graphql.loaders import CountKey, Loaders, PageKey
 from storyline_service.application import Caller
 from storyline_service.auth import Access
 from storyline_service.projections.runner import ReadModelsBehind
-from storyline_service.queries import Attr, Keyset, sort_key
+from storyline_service.queries import Attr, Keyset, Reads, sort_key
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -122,8 +122,22 @@ class VersionedInput(BackfillInput):
     )
 
 
+@dataclass(frozen=True)
+class Reread(Generic[R]):
+    """The object a mutation's payload shows, read in the same trip as its command and handed to
+    the request's fresh loaders, so that the payload costs no second trip."""
+
+    fetch: Callable[[Reads, Sequence[str]], dict[str, R]]  # by key, as the loader reads
+    loader: Callable[[Loaders], DataLoader[str, R | None]]
+
+
 async def run_command(
-    info: Info, input: MutationInput, command: Callable[[Caller], str], *, changes_roles: bool = False
+    info: Info,
+    input: MutationInput,
+    command: Callable[[Caller], str],
+    *,
+    changes_roles: bool = False,
+    reread: Reread[Any] | None = None,
 ) -> tuple[str | None, list[UserError]]:
     """Runs one application command: its result (a key or id), or the rule it broke.
 
@@ -132,13 +146,14 @@ async def run_command(
     context = info.context
     caller = context.caller(input.client_mutation_id, getattr(input, "occurred_at", None))
 
-    def run() -> tuple[str, Access]:
+    def run() -> tuple[str, Access, Any]:
         result = command(caller)
-        return result, Access.load(context.reads, context.signed_in) if changes_roles else context.access
+        access = Access.load(context.reads, context.signed_in) if changes_roles else context.access
+        return result, access, reread.fetch(context.reads, [result]).get(result) if reread else None
 
     try:
         # Commands block on the database; keep them off the event loop (one trip to a worker thread).
-        result, access = await asyncio.to_thread(run)
+        result, access, row = await asyncio.to_thread(run)
     except DomainError as error:
         return None, [user_error(error)]
     except ReadModelsBehind as error:
@@ -146,6 +161,8 @@ async def run_command(
         raise GraphQLError(str(error), extensions={"code": "READ_MODELS_BEHIND"}) from None
     # Later fields of this request must not see data (or roles) loaded before the change.
     context.start_reads(access)
+    if reread is not None and row is not None and access.can_read(row.board_key):
+        reread.loader(context.loaders).prime(result, row)
     return result, []
 
 

@@ -7,10 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from storyline_graphql.common import BackfillInput, Connection, Node, UserError, run_command
+from storyline_graphql.common import BackfillInput, Connection, Node, Reread, UserError, run_command
 from storyline_graphql.context import Info
-from storyline_service.queries import StoryCriteria
-from storyline_service.readmodels import EpicRow
+from storyline_service.queries import Reads, Record, StoryCriteria
 
 if TYPE_CHECKING:
     from storyline_graphql.stories import Story
@@ -26,7 +25,7 @@ class Epic(Node):
     target_date: date | None
 
     @classmethod
-    def from_row(cls, row: EpicRow) -> Epic:
+    def from_row(cls, row: Record) -> Epic:
         return cls(id=strawberry.ID(row.id), key=row.key, title=row.title, target_date=row.target_date)
 
     @strawberry.field(description="Points of its stories that are not archived.")
@@ -76,6 +75,7 @@ class EpicMutations:
             info,
             input,
             lambda caller: app.create_epic(caller, input.board_key, input.title, input.target_date),
+            reread=Reread(Reads.epics_by_key, lambda loaders: loaders.epic),
         )
         epic = await load_epic(info, key) if key else None
         return EpicPayload(epic=epic, errors=errors, client_mutation_id=input.client_mutation_id)

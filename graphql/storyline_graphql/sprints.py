@@ -13,6 +13,7 @@ from storyline_graphql.common import (
     BackfillInput,
     Connection,
     Node,
+    Reread,
     UserError,
     VersionedInput,
     load_connection,
@@ -22,8 +23,7 @@ from storyline_graphql.common import (
 from storyline_graphql.context import Info
 from storyline_graphql.enums import SprintState
 from storyline_service.application import Caller
-from storyline_service.queries import SPRINT_ORDER, Keyset, Record, StoryCriteria
-from storyline_service.readmodels import SprintRow
+from storyline_service.queries import SPRINT_ORDER, Keyset, Reads, Record, StoryCriteria
 
 if TYPE_CHECKING:
     from storyline_graphql.stories import Story
@@ -45,7 +45,7 @@ class Sprint(SprintAnalytics, Node):
     board_key: str
 
     @classmethod
-    def from_row(cls, row: SprintRow | Record) -> Sprint:
+    def from_row(cls, row: Record) -> Sprint:
         return cls(
             id=strawberry.ID(row.id),
             name=row.name,
@@ -158,8 +158,11 @@ class SprintPayload:
     client_mutation_id: str | None
 
 
+SPRINT: Reread[Record] = Reread(Reads.sprints_by_id, lambda loaders: loaders.sprint)
+
+
 async def sprint_payload(info: Info, input: BackfillInput, command: Callable[[Caller], str]) -> SprintPayload:
-    sprint_id, errors = await run_command(info, input, command)
+    sprint_id, errors = await run_command(info, input, command, reread=SPRINT)
     sprint = await load_sprint(info, sprint_id) if sprint_id else None
     return SprintPayload(sprint=sprint, errors=errors, client_mutation_id=input.client_mutation_id)
 

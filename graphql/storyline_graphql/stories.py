@@ -15,6 +15,7 @@ from storyline_graphql.common import (
     BackfillInput,
     Connection,
     Node,
+    Reread,
     UserError,
     VersionedInput,
     load_connection,
@@ -24,8 +25,7 @@ from storyline_graphql.common import (
 from storyline_graphql.context import Info
 from storyline_graphql.enums import Priority, StatusCategory, StoryType
 from storyline_service.application import Caller
-from storyline_service.queries import STORY_ORDER, AuditCriteria, Record, StoryCriteria
-from storyline_service.readmodels import StoryRow
+from storyline_service.queries import STORY_ORDER, AuditCriteria, Reads, Record, StoryCriteria
 
 if TYPE_CHECKING:
     from storyline_graphql.boards import Board, Column
@@ -64,7 +64,7 @@ class Story(StoryAnalytics, Node):
     sprint_id: strawberry.Private[str | None]
 
     @classmethod
-    def from_row(cls, row: StoryRow | Record) -> Story:
+    def from_row(cls, row: Record) -> Story:
         return cls(
             id=strawberry.ID(row.id),
             key=row.key,
@@ -273,8 +273,11 @@ class StoryPayload:
     client_mutation_id: str | None
 
 
+STORY: Reread[Record] = Reread(Reads.stories_by_key, lambda loaders: loaders.story)
+
+
 async def story_payload(info: Info, input: BackfillInput, command: Callable[[Caller], str]) -> StoryPayload:
-    key, errors = await run_command(info, input, command)
+    key, errors = await run_command(info, input, command, reread=STORY)
     story = await load_story(info, key) if key else None
     return StoryPayload(story=story, errors=errors, client_mutation_id=input.client_mutation_id)
 
