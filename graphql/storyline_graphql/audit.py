@@ -15,7 +15,6 @@ from graphql import GraphQLError
 from storyline_graphql.common import Connection, Node, load_connection, page_request
 from storyline_graphql.context import Info
 from storyline_service.queries import AUDIT_ORDER, AuditCriteria, Record
-from storyline_service.readmodels import AuditEntryRow
 
 ID_PREFIX = "audit-"
 # How often a subscription looks for new entries; they may come from any process.
@@ -44,7 +43,7 @@ class AuditEntry(Node):
     changes: list[FieldChange]
 
     @classmethod
-    def from_row(cls, row: AuditEntryRow | Record) -> AuditEntry:
+    def from_row(cls, row: Record) -> AuditEntry:
         return cls(
             id=strawberry.ID(f"{ID_PREFIX}{row.sequence}"),
             sequence=row.sequence,

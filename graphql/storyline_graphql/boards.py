@@ -26,7 +26,6 @@ from storyline_graphql.context import Info
 from storyline_graphql.enums import Role, SprintState, StatusCategory
 from storyline_service.application import Caller
 from storyline_service.queries import BOARD_ORDER, AuditCriteria, Record, StoryCriteria
-from storyline_service.readmodels import BoardRow, ColumnRow
 
 if TYPE_CHECKING:
     from storyline_graphql.epics import Epic
@@ -50,7 +49,7 @@ class Column:
     board_key: strawberry.Private[str]
 
     @classmethod
-    def from_row(cls, row: ColumnRow) -> Column:
+    def from_row(cls, row: Record) -> Column:
         return cls(
             key=row.key,
             name=row.name,
@@ -83,7 +82,7 @@ class Board(BoardAnalytics, Node):
     active_sprint_id: strawberry.Private[str | None]
 
     @classmethod
-    def from_row(cls, row: BoardRow | Record) -> Board:
+    def from_row(cls, row: Record) -> Board:
         return cls(
             id=strawberry.ID(row.id),
             key=row.key,

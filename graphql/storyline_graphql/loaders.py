@@ -17,13 +17,6 @@ from storyline_domain.errors import NotFoundError
 from storyline_service import analytics
 from storyline_service.auth import Access
 from storyline_service.queries import AuditCriteria, EpicTotals, Keyset, Reads, Record, StoryCriteria
-from storyline_service.readmodels import (
-    BoardRow,
-    ColumnRow,
-    EpicRow,
-    SprintRow,
-    StoryRow,
-)
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -108,7 +101,7 @@ def counted(fetch: Counts[C]) -> DataLoader[CountKey[C], int]:
     return DataLoader(load_fn=load)
 
 
-def _on_board(access: Access, row: StoryRow | SprintRow | EpicRow) -> bool:
+def _on_board(access: Access, row: Record) -> bool:
     return access.can_read(row.board_key)
 
 
@@ -137,12 +130,12 @@ class Loaders:
     def __init__(self, reads: Reads, access: Access) -> None:
         self.reads = reads
         on_board = partial(_on_board, access)
-        self.columns: DataLoader[str, list[ColumnRow]] = listed(reads.columns_of)
-        self.board: DataLoader[str, BoardRow | None] = DataLoader(load_fn=partial(self._boards, access))
-        self.story: DataLoader[str, StoryRow | None] = by_key(reads.stories_by_key, on_board)
-        self.sprint: DataLoader[str, SprintRow | None] = by_key(reads.sprints_by_id, on_board)
-        self.epic: DataLoader[str, EpicRow | None] = by_key(reads.epics_by_key, on_board)
-        self.epics: DataLoader[str, list[EpicRow]] = listed(reads.epics_of)
+        self.columns: DataLoader[str, list[Record]] = listed(reads.columns_of)
+        self.board: DataLoader[str, Record | None] = DataLoader(load_fn=partial(self._boards, access))
+        self.story: DataLoader[str, Record | None] = by_key(reads.stories_by_key, on_board)
+        self.sprint: DataLoader[str, Record | None] = by_key(reads.sprints_by_id, on_board)
+        self.epic: DataLoader[str, Record | None] = by_key(reads.epics_by_key, on_board)
+        self.epics: DataLoader[str, list[Record]] = listed(reads.epics_of)
         # Totals of epics already loaded (so on boards `access` allows).
         self.epic_totals: DataLoader[str, EpicTotals | None] = by_key(reads.epic_totals)
         self.story_pages: DataLoader[PageKey[StoryCriteria], list[Record]] = paged(reads.story_pages)
@@ -159,11 +152,11 @@ class Loaders:
             partial(sprint_analyses, reads.engine)
         )
 
-    async def _boards(self, access: Access, keys: list[str]) -> list[BoardRow | None]:
+    async def _boards(self, access: Access, keys: list[str]) -> list[Record | None]:
         """Boards, with their columns read in the same trip: a board is nearly always shown with
         its columns, and reading them here saves the board view a round of waiting."""
 
-        def read() -> tuple[dict[str, BoardRow], dict[str, list[ColumnRow]]]:
+        def read() -> tuple[dict[str, Record], dict[str, list[Record]]]:
             boards = self.reads.boards_by_key(keys)
             return boards, self.reads.columns_of([key for key in boards if access.can_read(key)])
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jwt
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 
@@ -84,6 +84,7 @@ def hash_token(token: str) -> str:
 
 tokens = ApiTokenRow.__table__  # type: ignore[attr-defined]
 windows = RateWindowRow.__table__  # type: ignore[attr-defined]
+TOKEN_BY_HASH = select(tokens).where(tokens.c.token_hash == bindparam("digest"))  # read on every request
 
 
 class OidcTokens:
@@ -188,7 +189,7 @@ class Tokens:
         if self.oidc and is_jwt(token):
             return self.oidc.authenticate(token)
         with self.reader.connect() as conn:
-            row = conn.execute(select(tokens).where(tokens.c.token_hash == digest)).first()
+            row = conn.execute(TOKEN_BY_HASH, {"digest": digest}).first()
         if row is None or row.revoked_at is not None:
             return None
         if row.expires_at is not None and row.expires_at <= datetime.now(UTC):
@@ -209,24 +210,29 @@ class RateLimiter:
         self.engine = engine
         self.limit = limit
         self.window_seconds = window_seconds
+        # Run on every request: built once, so each use skips building and keying the statement.
+        upsert = (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(windows)
+        self.charge = (
+            upsert.values(
+                principal=bindparam("principal"), window=bindparam("window"), used=bindparam("units")
+            )
+            .on_conflict_do_update(
+                index_elements=[windows.c.principal, windows.c.window],
+                set_={"used": windows.c.used + upsert.excluded.used},
+            )
+            .returning(windows.c.used)
+        )
+        self.forget_old = delete(windows).where(
+            windows.c.principal == bindparam("principal"), windows.c.window < bindparam("window")
+        )
 
     def spend(self, principal: str, units: int = 1) -> None:
         now = datetime.now(UTC).timestamp()
         window = int(now // self.window_seconds)
-        upsert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
-        statement = (
-            upsert(windows)
-            .values(principal=principal, window=window, used=units)
-            .on_conflict_do_update(
-                index_elements=[windows.c.principal, windows.c.window], set_={"used": windows.c.used + units}
-            )
-            .returning(windows.c.used)
-        )
         with self.engine.begin() as conn:
-            used = conn.execute(statement).scalar_one()
+            charged = {"principal": principal, "window": window, "units": units}
+            used = conn.execute(self.charge, charged).scalar_one()
             if used == units:  # first use of this window: forget the old ones
-                conn.execute(
-                    delete(windows).where(windows.c.principal == principal, windows.c.window < window)
-                )
+                conn.execute(self.forget_old, {"principal": principal, "window": window})
         if used > self.limit:
             raise RateLimited(retry_after=max(1, round((window + 1) * self.window_seconds - now)))

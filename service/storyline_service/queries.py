@@ -18,6 +18,7 @@ from sqlalchemy import (
     Engine,
     Row,
     and_,
+    bindparam,
     exists,
     func,
     literal,
@@ -28,7 +29,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, Session
+from sqlalchemy.orm import Mapped
 from sqlmodel import SQLModel, col
 
 from storyline_service.readmodels import (
@@ -39,12 +40,16 @@ from storyline_service.readmodels import (
     RoleRow,
     SprintRow,
     StoryRow,
+    table_of,
 )
 
 stories = StoryRow.__table__  # type: ignore[attr-defined]
+roles = table_of(RoleRow)
+# Read on every request: built once, so each use skips building and keying the statement.
+ROLES_OF = select(roles).where(roles.c.user == bindparam("user")).order_by(roles.c.board_key)
 
 M = TypeVar("M")
-Record = Row[Any]  # a read-model row as read for a page: its columns as attributes, read-only
+Record = Row[Any]  # a read-model row as read for the API: its columns as attributes, read-only
 Keyset = tuple[Any, ...]  # the sort key of the last row already seen
 Attr = Mapped[Any]
 
@@ -127,9 +132,6 @@ class Reads:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-
-    def _session(self) -> Session:
-        return Session(self.engine, expire_on_commit=False)
 
     # ----- for commands -----
 
@@ -239,34 +241,33 @@ class Reads:
         with self.engine.connect() as conn:
             return list(conn.execute(select(col(BoardRow.key)).order_by(col(BoardRow.key))).scalars())
 
-    def boards_by_key(self, keys: Sequence[str]) -> dict[str, BoardRow]:
-        with self._session() as session:
-            rows = session.scalars(select(BoardRow).where(col(BoardRow.key).in_(keys)))
-            return {row.key: row for row in rows}
+    def _rows(self, query: Any, params: dict[str, Any] | None = None) -> list[Record]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(query, params))
 
-    def columns_of(self, board_keys: Sequence[str]) -> dict[str, list[ColumnRow]]:
-        columns: dict[str, list[ColumnRow]] = {key: [] for key in board_keys}
+    def boards_by_key(self, keys: Sequence[str]) -> dict[str, Record]:
+        return {
+            row.key: row for row in self._rows(select(table_of(BoardRow)).where(col(BoardRow.key).in_(keys)))
+        }
+
+    def columns_of(self, board_keys: Sequence[str]) -> dict[str, list[Record]]:
+        columns: dict[str, list[Record]] = {key: [] for key in board_keys}
         query = (
-            select(ColumnRow)
+            select(table_of(ColumnRow))
             .where(col(ColumnRow.board_key).in_(board_keys))
             .order_by(col(ColumnRow.board_key), col(ColumnRow.position))
         )
-        with self._session() as session:
-            for row in session.scalars(query):
-                columns[row.board_key].append(row)
+        for row in self._rows(query):
+            columns[row.board_key].append(row)
         return columns
 
-    def roles_of(self, user: str) -> list[RoleRow]:
-        query = select(RoleRow).where(col(RoleRow.user) == user).order_by(col(RoleRow.board_key))
-        with self._session() as session:
-            return list(session.scalars(query))
+    def roles_of(self, user: str) -> list[Record]:
+        return self._rows(ROLES_OF, {"user": user})
 
     # ----- stories -----
 
-    def stories_by_key(self, keys: Sequence[str]) -> dict[str, StoryRow]:
-        with self._session() as session:
-            rows = session.scalars(select(StoryRow).where(col(StoryRow.key).in_(keys)))
-            return {row.key: row for row in rows}
+    def stories_by_key(self, keys: Sequence[str]) -> dict[str, Record]:
+        return {row.key: row for row in self._rows(select(stories).where(stories.c.key.in_(keys)))}
 
     def _story_conditions(self, criteria: StoryCriteria) -> list[ColumnElement[bool]]:
         c = criteria
@@ -331,10 +332,10 @@ class Reads:
 
     # ----- sprints and epics -----
 
-    def sprints_by_id(self, ids: Sequence[str]) -> dict[str, SprintRow]:
-        with self._session() as session:
-            rows = session.scalars(select(SprintRow).where(col(SprintRow.id).in_(ids)))
-            return {row.id: row for row in rows}
+    def sprints_by_id(self, ids: Sequence[str]) -> dict[str, Record]:
+        return {
+            row.id: row for row in self._rows(select(table_of(SprintRow)).where(col(SprintRow.id).in_(ids)))
+        }
 
     def sprint_pages(
         self,
@@ -356,22 +357,21 @@ class Reads:
         where = [] if state is None else [col(SprintRow.state) == state]
         return self._counts(SprintRow, attrs, values, where)
 
-    def epics_of(self, board_keys: Sequence[str]) -> dict[str, list[EpicRow]]:
-        epics: dict[str, list[EpicRow]] = {key: [] for key in board_keys}
+    def epics_of(self, board_keys: Sequence[str]) -> dict[str, list[Record]]:
+        epics: dict[str, list[Record]] = {key: [] for key in board_keys}
         query = (
-            select(EpicRow)
+            select(table_of(EpicRow))
             .where(col(EpicRow.board_key).in_(board_keys))
             .order_by(col(EpicRow.board_key), col(EpicRow.number))
         )
-        with self._session() as session:
-            for row in session.scalars(query):
-                epics[row.board_key].append(row)
+        for row in self._rows(query):
+            epics[row.board_key].append(row)
         return epics
 
-    def epics_by_key(self, keys: Sequence[str]) -> dict[str, EpicRow]:
-        with self._session() as session:
-            rows = session.scalars(select(EpicRow).where(col(EpicRow.key).in_(keys)))
-            return {row.key: row for row in rows}
+    def epics_by_key(self, keys: Sequence[str]) -> dict[str, Record]:
+        return {
+            row.key: row for row in self._rows(select(table_of(EpicRow)).where(col(EpicRow.key).in_(keys)))
+        }
 
     def epic_totals(self, keys: Sequence[str]) -> dict[str, EpicTotals]:
         """Points of each epic's stories that are not archived: all, and those in a DONE column."""
@@ -430,9 +430,9 @@ class Reads:
         attrs = [getattr(AuditEntryRow, name) for name in partition]
         return self._counts(AuditEntryRow, attrs, values, self._audit_conditions(criteria))
 
-    def audit_entry(self, sequence: int) -> AuditEntryRow | None:
-        with self._session() as session:
-            return session.get(AuditEntryRow, sequence)
+    def audit_entry(self, sequence: int) -> Record | None:
+        rows = self._rows(select(table_of(AuditEntryRow)).where(col(AuditEntryRow.sequence) == sequence))
+        return rows[0] if rows else None
 
     def last_audit_sequence(self) -> int:
         with self.engine.connect() as conn:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Dialect, Index, String, TypeDecorator
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Dialect, Index, String, Table, TypeDecorator
 from sqlmodel import Field, SQLModel
 
 # Ranks compare byte by byte everywhere; PostgreSQL's default collation would not.
@@ -30,6 +30,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def table_of(model: Any) -> Table:
+    """A read model's table, for Core statements."""
+    return model.__table__  # type: ignore[no-any-return]
 
 
 def utc_datetime(**kwargs: Any) -> Any:

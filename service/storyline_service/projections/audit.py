@@ -14,8 +14,7 @@ from storyline_domain.sprint import Sprint
 from storyline_domain.story import Story
 from storyline_service.projections.base import Projection, RowBuffer, collect_handlers, on
 from storyline_service.projections.changes import STORY_CHANGES
-from storyline_service.projections.current import table_of
-from storyline_service.readmodels import AuditEntryRow, AuditNameRow
+from storyline_service.readmodels import AuditEntryRow, AuditNameRow, table_of
 
 
 def jsonable(value: Any) -> Any:

@@ -12,11 +12,7 @@ from storyline_domain.sprint import Sprint, SprintState
 from storyline_domain.story import Story
 from storyline_service.projections.base import Projection, RowBuffer, collect_handlers, on
 from storyline_service.projections.changes import STORY_CHANGES, story_changes, story_created_fields
-from storyline_service.readmodels import BoardRow, ColumnRow, EpicRow, RoleRow, SprintRow, StoryRow
-
-
-def table_of(model: Any) -> Any:
-    return model.__table__
+from storyline_service.readmodels import BoardRow, ColumnRow, EpicRow, RoleRow, SprintRow, StoryRow, table_of
 
 
 @collect_handlers

@@ -11,7 +11,6 @@ from storyline_domain.sprint import Sprint, SprintState
 from storyline_domain.story import Story
 from storyline_service.projections.base import Projection, RowBuffer, collect_handlers, on
 from storyline_service.projections.changes import STORY_CHANGES, story_changes
-from storyline_service.projections.current import table_of
 from storyline_service.readmodels import (
     BlockedIntervalRow,
     BoardVersionRow,
@@ -20,6 +19,7 @@ from storyline_service.readmodels import (
     SprintMembershipRow,
     StatusIntervalRow,
     StoryVersionRow,
+    table_of,
 )
 
 VERSIONED = ("title", "points", "column", "assignee", "sprint_id", "epic_key", "rank", "blocked", "archived")
