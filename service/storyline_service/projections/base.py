@@ -85,14 +85,6 @@ class Projection:
         found = conn.execute(select(table.c.position).where(table.c.name == self.name)).scalar()
         return int(found or 0)
 
-    def advance(self, conn: Connection, old: int, new: int) -> bool:
-        """Moves the tracking position, unless someone else already moved it."""
-        table = ProjectionTracking.__table__  # type: ignore[attr-defined]
-        result = conn.execute(
-            update(table).where(table.c.name == self.name, table.c.position == old).values(position=new)
-        )
-        return result.rowcount == 1
-
 
 class RowBuffer:
     """A batch's inserts and updates to one table, written in bulk at the end of the batch.

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.persistence import Notification
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from storyline_service.application import Storyline
 from storyline_service.projections.audit import AuditLog
@@ -19,6 +19,7 @@ from storyline_service.projections.history import History
 from storyline_service.readmodels import ProjectionTracking
 
 log = logging.getLogger(__name__)
+tracking = ProjectionTracking.__table__  # type: ignore[attr-defined]
 
 PROJECTIONS: tuple[type[Projection], ...] = (CurrentState, History, AuditLog)
 
@@ -61,7 +62,6 @@ class Projector:
 
     def setup(self) -> None:
         """Creates tracking rows for projections that have none yet."""
-        tracking = ProjectionTracking.__table__  # type: ignore[attr-defined]
         with self.engine.begin() as conn:
             known = set(conn.execute(select(tracking.c.name)).scalars())
             for projection in self.projections:
@@ -72,49 +72,71 @@ class Projector:
         return self.app.recorder.max_notification_id() or 0
 
     def positions(self) -> dict[str, int]:
-        tracking = ProjectionTracking.__table__  # type: ignore[attr-defined]
         with self.reader.connect() as conn:
             rows = conn.execute(select(tracking.c.name, tracking.c.position)).all()
         return {name: position for name, position in rows}
 
-    def catch_up(self, timeout: float | None = None) -> bool:
-        """Projects every recorded event not yet projected. False if another thread held the lock too long."""
+    def catch_up(self, timeout: float | None = None) -> int | None:
+        """Projects every recorded event not yet projected; returns the position every projection
+        has reached, or None if another thread held the lock too long."""
         if not self.lock.acquire(timeout=-1 if timeout is None else timeout):
-            return False
+            return None
         try:
-            while self._step():
-                pass
+            more, reached = True, 0
+            while more:
+                more, reached = self._step()
         finally:
             self.lock.release()
         with self.advanced:
             self.advanced.notify_all()
-        return True
+        return reached
 
-    def _step(self) -> bool:
-        """Projects one batch into every projection, in one transaction. True if there may be more."""
-        with self.reader.connect() as conn:
-            positions = {p.name: p.position(conn) for p in self.projections}
-        events = self.read(min(positions.values()))
+    def _step(self) -> tuple[bool, int]:
+        """Projects one batch into every projection, in one transaction.
+
+        Returns whether there may be more, and the position every projection has reached."""
+        known = self.positions()
+        positions = {p.name: known.get(p.name, 0) for p in self.projections}
+        reached = min(positions.values())
+        events = self.read(reached)
         if not events:
-            return False
+            return False, reached
         last = events[-1][0]
         behind = [p for p in self.projections if positions[p.name] < last]
         try:
             with self.engine.begin() as conn:
                 # Claim the batch first: a concurrent projector waits here, then finds it taken.
-                for projection in behind:
-                    if not projection.advance(conn, positions[projection.name], last):
-                        raise AlreadyProjected
+                if not self._claim(conn, {p.name: positions[p.name] for p in behind}, last):
+                    raise AlreadyProjected
                 for projection in behind:
                     apply_batch(projection, conn, events, after=positions[projection.name])
         except AlreadyProjected:
             # Another process projected this batch first; ours was rolled back.
-            log.info("batch after %s was projected elsewhere", min(positions.values()))
+            log.info("batch after %s was projected elsewhere", reached)
+            return True, reached
         except BaseException:
             for projection in behind:
                 projection.forget()  # it remembers rows that were rolled back
             raise
-        return len(events) == self.batch_size
+        return len(events) == self.batch_size, last
+
+    @staticmethod
+    def _claim(conn: Connection, positions: dict[str, int], new: int) -> bool:
+        """Moves tracking positions to ``new``, unless someone else already moved one of them.
+
+        One statement per distinct old position: usually all projections are at the same one."""
+        by_position: dict[int, list[str]] = {}
+        for name, old in positions.items():
+            by_position.setdefault(old, []).append(name)
+        for old, names in by_position.items():
+            moved = conn.execute(
+                update(tracking)
+                .where(tracking.c.name.in_(names), tracking.c.position == old)
+                .values(position=new)
+            )
+            if moved.rowcount != len(names):
+                return False
+        return True
 
     def decode(self, notifications: Sequence[Notification]) -> list[tuple[int, Any]]:
         return [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
@@ -132,14 +154,14 @@ class Projector:
         while True:
             remaining = deadline - time.monotonic()
             try:
-                self.catch_up(timeout=max(remaining, 0))
+                reached = self.catch_up(timeout=max(remaining, 0))
             except Exception as error:
                 # The command is recorded whatever happens here; say so rather than fail it.
                 log.exception("projecting after event %s failed", position)
                 raise ReadModelsBehind(
                     f"the change was recorded (event {position}), but the read models could not be updated"
                 ) from error
-            if min(self.positions().values()) >= position:
+            if reached is not None and reached >= position:
                 return
             if remaining <= 0:
                 raise ReadModelsBehind(
