@@ -61,8 +61,11 @@ def paired(
     return results[0], results[1]
 
 
-def rate(call: Callable[[int], object], seconds: float, min_calls: int = 20) -> float:
-    """Calls per second of ``call(i)`` run back to back for about ``seconds``."""
+def rate(call: Callable[[int], object], seconds: float, min_calls: int = 20, warm_up: int = 10) -> float:
+    """Calls per second of ``call(i)`` run back to back for about ``seconds``, after ``warm_up``
+    uncounted calls (first connections, statement and document caches)."""
+    for index in range(warm_up):
+        call(-1 - index)
     calls = 0
     start = time.perf_counter()
     while calls < min_calls or time.perf_counter() - start < seconds:
