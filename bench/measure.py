@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import sys
@@ -72,6 +73,38 @@ def rate(call: Callable[[int], object], seconds: float, min_calls: int = 20, war
         call(calls)
         calls += 1
     return calls / (time.perf_counter() - start)
+
+
+Runner = Callable[[float], tuple[int, float]]
+"""Runs for about the given seconds; returns (calls made, seconds taken)."""
+
+
+def back_to_back(call: Callable[[int], object]) -> Runner:
+    """A runner calling ``call(i)`` back to back, numbering calls across runs."""
+    numbers = itertools.count()
+
+    def run(seconds: float) -> tuple[int, float]:
+        calls, start = 0, time.perf_counter()
+        while calls == 0 or time.perf_counter() - start < seconds:
+            call(next(numbers))
+            calls += 1
+        return calls, time.perf_counter() - start
+
+    return run
+
+
+def alternating(a: Runner, b: Runner, seconds: float, slices: int = 6) -> tuple[float, float]:
+    """Rates (calls per second) of ``a`` and ``b``, about ``seconds`` each, in alternating slices,
+    so that load from elsewhere hits both alike; each first runs a short uncounted warm-up."""
+    for runner in (a, b):
+        runner(min(0.2, seconds / slices))
+    calls, taken = [0, 0], [0.0, 0.0]
+    for number in range(slices):
+        for which in (0, 1) if number % 2 == 0 else (1, 0):  # neither always goes first
+            made, elapsed = (a, b)[which](seconds / slices)
+            calls[which] += made
+            taken[which] += elapsed
+    return calls[0] / taken[0], calls[1] / taken[1]
 
 
 class Report:

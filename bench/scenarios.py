@@ -163,8 +163,8 @@ def move_direct(app: Storyline, board: WriteBoard) -> Callable[[int], object]:
     return call
 
 
-def concurrent_moves(app: Storyline, board: WriteBoard, clients: int, seconds: float) -> float:
-    """Moves per second from ``clients`` threads, each moving its own stories."""
+def concurrent_moves(app: Storyline, board: WriteBoard, clients: int, seconds: float) -> tuple[int, float]:
+    """Moves from ``clients`` threads for about ``seconds``, each moving its own stories: (moves, seconds)."""
     shares = [board.keys[n::clients] for n in range(clients)]
     counts = [0] * clients
     failures: list[BaseException] = []
@@ -190,7 +190,7 @@ def concurrent_moves(app: Storyline, board: WriteBoard, clients: int, seconds: f
     elapsed = time.perf_counter() - start
     if failures:
         raise failures[0]
-    return sum(counts) / elapsed
+    return sum(counts), elapsed
 
 
 # ----- rebuild -----
