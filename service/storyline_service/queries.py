@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import (
@@ -43,12 +43,11 @@ from storyline_service.readmodels import (
     table_of,
 )
 
-stories = StoryRow.__table__  # type: ignore[attr-defined]
+stories = table_of(StoryRow)
 roles = table_of(RoleRow)
 # Read on every request: built once, so each use skips building and keying the statement.
 ROLES_OF = select(roles).where(roles.c.user == bindparam("user")).order_by(roles.c.board_key)
 
-M = TypeVar("M")
 Record = Row[Any]  # a read-model row as read for the API: its columns as attributes, read-only
 Keyset = tuple[Any, ...]  # the sort key of the last row already seen
 Attr = Mapped[Any]
@@ -185,7 +184,7 @@ class Reads:
         Rows, not model instances: a page is read, never changed, and building
         a hundred ORM objects costs more than the query.
         """
-        table = model.__table__  # type: ignore[attr-defined]
+        table = table_of(model)
         where = list(conditions)
         if after is not None:
             where.append(tuple_(*order) > tuple_(*after))

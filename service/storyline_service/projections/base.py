@@ -6,9 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from eventsourcing.domain import DomainEventProtocol
-from sqlalchemy import Connection, MetaData, Table, and_, bindparam, insert, select, update
-
-from storyline_service.readmodels import ProjectionTracking
+from sqlalchemy import Connection, MetaData, Table, and_, bindparam, insert, update
 
 Handler = Callable[[Any, Connection, Any, int], None]
 REMEMBERED = 20_000  # rows a projection remembers across batches, per kind, before it starts afresh
@@ -79,11 +77,6 @@ class Projection:
     def end_batch(self, conn: Connection, last: int) -> None:
         """Called after a batch, in its transaction; subclasses flush buffered rows first."""
         self.through = last
-
-    def position(self, conn: Connection) -> int:
-        table = ProjectionTracking.__table__  # type: ignore[attr-defined]
-        found = conn.execute(select(table.c.position).where(table.c.name == self.name)).scalar()
-        return int(found or 0)
 
 
 class RowBuffer:

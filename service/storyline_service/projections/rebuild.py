@@ -10,11 +10,9 @@ from typing import Any
 from sqlalchemy import Connection, Integer, Table, delete, insert, select, update
 
 from storyline_service.projections.base import Projection, Tables
-from storyline_service.projections.runner import Projector, apply_batch
-from storyline_service.readmodels import ProjectionTracking
+from storyline_service.projections.runner import Projector, apply_batch, tracking
 
 Progress = Callable[[int], None]  # called with the number of events just replayed
-tracking = ProjectionTracking.__table__  # type: ignore[attr-defined]
 REPLAY_BATCH = 5000  # events per transaction when replaying: fewer commits, bounded memory
 
 
@@ -90,9 +88,7 @@ def verify(projector: Projector, projection: Projection) -> list[str]:
     """Differences between the live read model and a fresh replay of the log; empty when equal."""
     projector.catch_up()
     with projector.lock, fresh_copy(projector, projection, "__verify") as fresh:
-        with projector.engine.connect() as conn:
-            position = projection.position(conn)
-        replay(projector, [fresh], position)
+        replay(projector, [fresh], projector.positions().get(projection.name, 0))
         differences = []
         with projector.engine.connect() as conn:
             for name, live in projection.t.by_name.items():

@@ -16,10 +16,10 @@ from storyline_service.projections.audit import AuditLog
 from storyline_service.projections.base import Projection
 from storyline_service.projections.current import CurrentState
 from storyline_service.projections.history import History
-from storyline_service.readmodels import ProjectionTracking
+from storyline_service.readmodels import ProjectionTracking, table_of
 
 log = logging.getLogger(__name__)
-tracking = ProjectionTracking.__table__  # type: ignore[attr-defined]
+tracking = table_of(ProjectionTracking)
 
 PROJECTIONS: tuple[type[Projection], ...] = (CurrentState, History, AuditLog)
 
