@@ -47,6 +47,17 @@ def rate_limited(error: RateLimited) -> GraphQLError:
     return GraphQLError(str(error), extensions={"code": "RATE_LIMITED", "retryAfter": error.retry_after})
 
 
+def too_many_requests(message: str, retry_after: int) -> HTTPError:
+    """The 429 for a request over its token's rate limit, refused at sign-in or before it runs."""
+    return HTTPError(
+        429,
+        message,
+        {"Retry-After": str(retry_after)},
+        code="RATE_LIMITED",
+        extensions={"retryAfter": retry_after},
+    )
+
+
 @dataclass
 class Context:
     request: HTTPConnection
@@ -139,13 +150,7 @@ async def sign_in(context: Context) -> None:
     try:
         signed_in = await asyncio.to_thread(_authenticate, context.runtime, token, 1) if token else None
     except RateLimited as error:
-        raise HTTPError(
-            429,
-            str(error),
-            {"Retry-After": str(error.retry_after)},
-            code="RATE_LIMITED",
-            extensions={"retryAfter": error.retry_after},
-        ) from None
+        raise too_many_requests(str(error), error.retry_after) from None
     if signed_in is None:
         raise unauthenticated()
     context.token = token

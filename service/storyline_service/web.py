@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from graphql import GraphQLError
-from storyline_graphql.context import get_context, sign_in
+from storyline_graphql.context import get_context, sign_in, too_many_requests
 from storyline_graphql.endpoint import GraphQLHTTPEndpoint, HTTPError
 from storyline_graphql.schema import build_schema
 from storyline_service.board_page import mount_board_page
@@ -136,7 +136,7 @@ def http_error_of(error: GraphQLError) -> HTTPError | None:
         return HTTPError(503, "The database is unavailable; retry shortly.", {"Retry-After": "1"})
     extensions = error.extensions or {}
     if extensions.get("code") == "RATE_LIMITED":
-        return HTTPError(429, error.message, {"Retry-After": str(extensions["retryAfter"])})
+        return too_many_requests(error.message, extensions["retryAfter"])
     return None
 
 
