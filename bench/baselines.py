@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench.measure import rate
+from bench.measure import concurrently, rate
 from storyline_service.application import Storyline
 
 
@@ -47,24 +47,17 @@ def postgres_commits(url: str, schema: str, clients: int, seconds: float) -> flo
             f"CREATE TABLE IF NOT EXISTS {schema}.bench_commit (id bigserial PRIMARY KEY, body bytea)"
         )
     body = b"x" * 300
-    counts = [0] * clients
-    stop = threading.Event()
 
-    def client(index: int) -> None:
+    def client(index: int, stop: threading.Event) -> int:
+        commits = 0
         with psycopg.connect(url, autocommit=True) as conn:
             while not stop.is_set():
                 conn.execute(f"INSERT INTO {schema}.bench_commit (body) VALUES (%s)", (body,))
-                counts[index] += 1
+                commits += 1
+        return commits
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    start = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    time.sleep(seconds)
-    stop.set()
-    for thread in threads:
-        thread.join()
-    return sum(counts) / (time.perf_counter() - start)
+    commits, elapsed = concurrently(clients, seconds, client)
+    return commits / elapsed
 
 
 def read_and_decode(app: Storyline, batch: int = 500) -> tuple[int, float]:

@@ -6,6 +6,7 @@ import itertools
 import json
 import math
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -105,6 +106,37 @@ def alternating(a: Runner, b: Runner, seconds: float, slices: int = 6) -> tuple[
             calls[which] += made
             taken[which] += elapsed
     return calls[0] / taken[0], calls[1] / taken[1]
+
+
+def concurrently(
+    clients: int, seconds: float, client: Callable[[int, threading.Event], int]
+) -> tuple[int, float]:
+    """Runs ``client(n, stop)`` on ``clients`` threads until ``stop`` is set, about ``seconds`` later.
+
+    Each client returns how many calls it made; returns (calls, seconds taken). A client's
+    failure is raised after the run, never swallowed."""
+    counts = [0] * clients
+    failures: list[BaseException] = []
+    stop = threading.Event()
+
+    def run(n: int) -> None:
+        try:
+            counts[n] = client(n, stop)
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(clients)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    time.sleep(seconds)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    if failures:
+        raise failures[0]
+    return sum(counts), elapsed
 
 
 class Report:

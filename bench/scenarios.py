@@ -13,6 +13,7 @@ from typing import Any
 from starlette.requests import Request
 
 from bench.data import COLUMNS, MANAGER
+from bench.measure import concurrently
 from storyline_service.application import Caller, Storyline
 from storyline_service.bootstrap import Runtime
 from storyline_service.projections.rebuild import rebuild
@@ -166,31 +167,16 @@ def move_direct(app: Storyline, board: WriteBoard) -> Callable[[int], object]:
 def concurrent_moves(app: Storyline, board: WriteBoard, clients: int, seconds: float) -> tuple[int, float]:
     """Moves from ``clients`` threads for about ``seconds``, each moving its own stories: (moves, seconds)."""
     shares = [board.keys[n::clients] for n in range(clients)]
-    counts = [0] * clients
-    failures: list[BaseException] = []
-    stop = threading.Event()
 
-    def client(n: int) -> None:
-        try:
-            while not stop.is_set():
-                key, target = board.next_move(counts[n], shares[n])
-                app.move_story(Caller(MANAGER), key, target)
-                counts[n] += 1
-        except BaseException as error:  # reported after the run, never swallowed
-            failures.append(error)
+    def client(n: int, stop: threading.Event) -> int:
+        moves = 0
+        while not stop.is_set():
+            key, target = board.next_move(moves, shares[n])
+            app.move_story(Caller(MANAGER), key, target)
+            moves += 1
+        return moves
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    start = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    time.sleep(seconds)
-    stop.set()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - start
-    if failures:
-        raise failures[0]
-    return sum(counts), elapsed
+    return concurrently(clients, seconds, client)
 
 
 # ----- rebuild -----
