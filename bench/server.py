@@ -20,14 +20,14 @@ from storyline_service.settings import Settings
 
 def web_problem() -> str | None:
     """Why the HTTP figures cannot be taken, or None when `create_app` is there."""
-    if importlib.util.find_spec("storyline_service.web") is None:
-        return "storyline_service.web does not exist yet"
+    if importlib.util.find_spec("storyline_entrypoints.web") is None:
+        return "storyline_entrypoints.web does not exist yet"
     try:
-        from storyline_service import web
+        from storyline_entrypoints import web
     except Exception as error:  # a half-written module must not stop the other figures
-        return f"storyline_service.web does not import: {error!r}"
+        return f"storyline_entrypoints.web does not import: {error!r}"
     if not hasattr(web, "create_app"):
-        return "storyline_service.web has no create_app"
+        return "storyline_entrypoints.web has no create_app"
     return None
 
 
@@ -73,7 +73,7 @@ def serve(settings: Settings, log: Path, token: str) -> Iterator[Server]:
     }
     if settings.database_schema:
         env["STORYLINE_DATABASE_SCHEMA"] = settings.database_schema
-    command = [sys.executable, "-c", "from storyline_service.cli import main; main()"]
+    command = [sys.executable, "-c", "from storyline_entrypoints.cli import main; main()"]
     with log.open("ab") as output:
         process = subprocess.Popen(
             [*command, "serve", "--port", str(port)], env=env, stdout=output, stderr=subprocess.STDOUT

@@ -1,62 +1,45 @@
-"""The domain stays pure, and the repo's graphql/ folder never shadows graphql-core."""
+"""Layers depend only downwards, the domain stays pure, and graphql/ never shadows graphql-core."""
 
 from __future__ import annotations
 
-import ast
 import importlib.machinery
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[2]
-DOMAIN = REPO / "domain" / "storyline_domain"
-FORBIDDEN = (
-    "storyline_service",
-    "storyline_graphql",
-    "sqlalchemy",
-    "sqlmodel",
-    "fastapi",
-    "strawberry",
-    "psycopg",
-)
 
 
-def imported_modules(path: Path) -> set[str]:
-    """Every module a file imports, at any depth (inside functions and TYPE_CHECKING too)."""
-    modules: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if isinstance(node, ast.Import):
-            modules.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            modules.add(node.module)
-    return modules
+def lint_imports(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [str(Path(sys.executable).with_name("lint-imports")), "--no-cache", *args]
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True)
 
 
-def domain_modules() -> list[Path]:
-    paths = sorted(DOMAIN.rglob("*.py"))
-    assert len(paths) >= 8, paths  # the guard must actually see the package
-    return paths
+def test_layers_point_down_and_the_domain_stays_pure() -> None:
+    """import-linter's contracts in pyproject.toml: entrypoints -> graphql -> service -> domain."""
+    result = lint_imports()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 kept, 0 broken" in result.stdout, result.stdout
 
 
-@pytest.mark.parametrize("path", domain_modules(), ids=lambda p: p.name)
-def test_domain_imports_nothing_from_outer_layers_or_storage(path: Path) -> None:
-    offending = {
-        module
-        for module in imported_modules(path)
-        if any(module == name or module.startswith(f"{name}.") for name in FORBIDDEN)
-    }
-    assert not offending, f"{path.name} imports {sorted(offending)}"
-
-
-def test_the_import_guard_would_catch_an_outer_import(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.py"
-    bad.write_text(
-        "def f():\n    from storyline_service.application import Storyline\n    import sqlalchemy.orm\n"
+def test_the_layer_contract_catches_an_upward_import(tmp_path: Path) -> None:
+    """The same contracts over a copy of the packages in which the service imports the GraphQL layer."""
+    for package in ("domain", "service", "graphql", "entrypoints"):
+        shutil.copytree(REPO / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
+    upward = tmp_path / "service" / "storyline_service" / "upward.py"
+    upward.write_text("from storyline_graphql import schema\n")
+    paths = os.pathsep.join(
+        str(tmp_path / package) for package in ("domain", "service", "graphql", "entrypoints")
     )
-    assert imported_modules(bad) == {"storyline_service.application", "sqlalchemy.orm"}
+    command = [str(Path(sys.executable).with_name("lint-imports")), "--no-cache"]
+    result = subprocess.run(
+        command, cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": paths}
+    )
+    assert result.returncode != 0
+    assert "storyline_service.upward -> storyline_graphql.schema" in result.stdout, result.stdout
 
 
 def test_graphql_is_graphql_core_from_site_packages() -> None:

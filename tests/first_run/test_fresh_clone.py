@@ -25,8 +25,8 @@ import httpx
 import pytest
 from sqlalchemy import create_engine
 
+from storyline_entrypoints.web import GRAPHIQL_QUERY
 from storyline_service.analytics import sprint_report_and_burndown
-from storyline_service.web import GRAPHIQL_QUERY
 from tests.contract.documents import ROOT
 from tests.graphql.conftest import free_port
 

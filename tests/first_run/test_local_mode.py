@@ -11,11 +11,11 @@ import pytest
 from fastapi import FastAPI
 
 from graphql import parse, validate
+from storyline_entrypoints.web import GRAPHIQL_QUERY, create_app
 from storyline_graphql.schema import build_schema
 from storyline_service.bootstrap import Runtime
 from storyline_service.first_run import may_prefill_token, prepare_local_start
 from storyline_service.settings import Settings
-from storyline_service.web import GRAPHIQL_QUERY, create_app
 
 HTML = {"Accept": "text/html"}
 TOKEN = "sl_0123abcd_local-session-token"

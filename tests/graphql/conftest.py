@@ -91,7 +91,7 @@ def start_server(settings: Settings, env: dict[str, str], log: Path) -> tuple[su
         "-m",
         "uvicorn",
         "--factory",
-        "storyline_service.web:create_app",
+        "storyline_entrypoints.web:create_app",
         "--host",
         "127.0.0.1",
         "--port",

@@ -1,6 +1,7 @@
 """The served schema, read back by introspection, offers the whole draft contract.
 
-Fields listed in NOT_YET are not served yet and left out, with the types only they use.
+PENDING lists the parts of the draft that are not served yet, exactly: the test fails both when something
+else is missing and when a listed part is in fact served (then delete its line).
 """
 
 from __future__ import annotations
@@ -23,21 +24,118 @@ from graphql import (
 from tests.graphql.conftest import Server
 
 CONTRACT = Path(__file__).parents[2] / "frontend-contract" / "draft" / "storyline.graphql"
-NOT_YET: dict[str, set[str]] = {}  # type name -> field names
+PENDING: set[str] = {
+    "AuditEntry.hash is missing",
+    "Board.backlog(before) is missing",
+    "Board.backlog(last) is missing",
+    "Board.budget is missing",
+    "Board.calendar is missing",
+    "Board.history(before) is missing",
+    "Board.history(last) is missing",
+    "Board.members is missing",
+    "Board.risks is missing",
+    "Board.sprints(before) is missing",
+    "Board.sprints(last) is missing",
+    "Board.statusDraft is missing",
+    "Board.statusUpdates is missing",
+    "Board.stories(before) is missing",
+    "Board.stories(last) is missing",
+    "Board.stories(orderBy) is missing",
+    "Board.webhooks is missing",
+    "BurnPoint.workingDay is missing",
+    "Column.stories(before) is missing",
+    "Column.stories(last) is missing",
+    "Epic.health is missing",
+    "Epic.healthOverridden is missing",
+    "Epic.healthReason is missing",
+    "Epic.progress is missing",
+    "Epic.slips is missing",
+    "Epic.stories(before) is missing",
+    "Epic.stories(last) is missing",
+    "MoveStoryInput.after is missing",
+    "MoveStoryInput.before is missing",
+    "Mutation.configureCalendar is missing",
+    "Mutation.createRisk is missing",
+    "Mutation.createWebhook is missing",
+    "Mutation.deleteWebhook is missing",
+    "Mutation.linkRisk is missing",
+    "Mutation.publishStatusUpdate is missing",
+    "Mutation.setBudget is missing",
+    "Mutation.setEpicHealth is missing",
+    "Mutation.setEpicTargetDate is missing",
+    "Mutation.setRiskState is missing",
+    "Mutation.updateRisk is missing",
+    "Query.auditLog(before) is missing",
+    "Query.auditLog(last) is missing",
+    "Query.boards(before) is missing",
+    "Query.boards(last) is missing",
+    "Query.eventTypes is missing",
+    "Query.logHead is missing",
+    "Query.rateLimit is missing",
+    "Query.risk is missing",
+    "Sprint.stories(before) is missing",
+    "Sprint.stories(last) is missing",
+    "Story.history(before) is missing",
+    "Story.history(last) is missing",
+    "Subscription.boardChanges is missing",
+    "type BoardChange is missing",
+    "type BoardMember is missing",
+    "type Budget is missing",
+    "type ConfigureCalendarInput is missing",
+    "type CostBasis is missing",
+    "type CreateRiskInput is missing",
+    "type CreateWebhookInput is missing",
+    "type Decimal is missing",
+    "type DeliveryStatus is missing",
+    "type EpicProgress is missing",
+    "type EpicSlipChange is missing",
+    "type EventTypeInfo is missing",
+    "type Health is missing",
+    "type LinkRiskInput is missing",
+    "type LogHead is missing",
+    "type MilestoneSlip is missing",
+    "type OrderDirection is missing",
+    "type PublishStatusUpdateInput is missing",
+    "type RateLimit is missing",
+    "type Risk is missing",
+    "type RiskChange is missing",
+    "type RiskConnection is missing",
+    "type RiskEdge is missing",
+    "type RiskPayload is missing",
+    "type RiskState is missing",
+    "type SetBudgetInput is missing",
+    "type SetEpicHealthInput is missing",
+    "type SetEpicTargetDateInput is missing",
+    "type SetRiskStateInput is missing",
+    "type SprintCost is missing",
+    "type SprintGoalOutcome is missing",
+    "type StatusDraft is missing",
+    "type StatusUpdate is missing",
+    "type StatusUpdateConnection is missing",
+    "type StatusUpdateEdge is missing",
+    "type StatusUpdatePayload is missing",
+    "type StoryOrder is missing",
+    "type StoryOrderField is missing",
+    "type UpdateRiskInput is missing",
+    "type Webhook is missing",
+    "type WebhookDelivery is missing",
+    "type WebhookDeliveryConnection is missing",
+    "type WebhookDeliveryEdge is missing",
+    "type WebhookPayload is missing",
+    "type WebhookRefInput is missing",
+    "type Weekday is missing",
+    "type WorkingCalendar is missing",
+}
 
 
 def fields_of(schema_type: GraphQLNamedType) -> dict[str, object]:
     if isinstance(schema_type, GraphQLObjectType | GraphQLInterfaceType | GraphQLInputObjectType):
-        return {
-            name: field
-            for name, field in schema_type.fields.items()
-            if name not in NOT_YET.get(schema_type.name, set())
-        }
+        return dict(schema_type.fields)
     return {}
 
 
 def required_types(contract: GraphQLSchema) -> set[str]:
-    """The contract's types reachable from its roots without the fields not served yet."""
+    """The contract's types reachable from its roots."""
     roots = [t for t in (contract.query_type, contract.mutation_type, contract.subscription_type) if t]
     seen: set[str] = set()
     todo: list[GraphQLNamedType] = list(roots)
@@ -59,9 +157,20 @@ def required_types(contract: GraphQLSchema) -> set[str]:
 
 
 def test_served_schema_contains_the_contract(server: Server) -> None:
+    served = build_client_schema(server.post(get_introspection_query()))
+    assert sorted(set(contract_problems(served)) - PENDING) == []
+    assert sorted(PENDING - set(contract_problems(served))) == [], "served now: delete from PENDING"
+    # The roots are the contract's own.
+    assert served.query_type and served.mutation_type and served.subscription_type
+    assert (served.query_type.name, served.mutation_type.name, served.subscription_type.name) == (
+        "Query",
+        "Mutation",
+        "Subscription",
+    )
+
+
+def contract_problems(served: GraphQLSchema) -> list[str]:
     contract = build_schema(CONTRACT.read_text())
-    response = server.post(get_introspection_query())
-    served = build_client_schema(response)
     problems: list[str] = []
 
     for name in sorted(required_types(contract)):
@@ -108,11 +217,4 @@ def test_served_schema_contains_the_contract(server: Server) -> None:
                 ):
                     problems.append(f"{where}({arg_name}) is required but not in the contract")
 
-    assert problems == []
-    # The roots are the contract's own.
-    assert served.query_type and served.mutation_type and served.subscription_type
-    assert (served.query_type.name, served.mutation_type.name, served.subscription_type.name) == (
-        "Query",
-        "Mutation",
-        "Subscription",
-    )
+    return problems

@@ -211,7 +211,7 @@ def serve(
     """Serves the GraphQL API (with GraphiQL and subscriptions) at /graphql, plus /healthz and /readyz."""
     import uvicorn
 
-    from storyline_service.web import create_app
+    from storyline_entrypoints.web import create_app
 
     settings = Settings()
     try:

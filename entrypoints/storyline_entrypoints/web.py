@@ -1,7 +1,7 @@
 """The web app: GraphQL at /graphql, the reference board page at /board, health probes, request logs.
 
-This is the composition root, the one module of the service that knows the
-GraphQL layer: it wires the runtime to the schema and serves both.
+Part of the composition root: it wires the service's runtime to the GraphQL
+schema and serves both.
 """
 
 from __future__ import annotations
