@@ -1,12 +1,19 @@
-"""Storyline's scalars: times always carry an offset, dates are calendar dates, JSON is any value."""
+"""Storyline's scalars: times always carry an offset, dates are calendar dates, JSON is any value.
+
+Values written inline in a document (literals) go through the same parsers as
+variables, so a malformed one is a validation error either way.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
 import strawberry
 from strawberry.types.scalar import ScalarDefinition
+
+from graphql import StringValueNode, ValueNode
 
 
 def serialize_datetime(value: datetime) -> str:
@@ -19,9 +26,14 @@ def parse_datetime(value: Any) -> datetime:
     if not isinstance(value, str):
         raise ValueError("DateTime must be an ISO-8601 string with an offset, like 2024-05-01T09:30:00Z")
     try:
-        return datetime.fromisoformat(value)
+        parsed = datetime.fromisoformat(value)
     except ValueError:
         raise ValueError(f"{value!r} is not an ISO-8601 time, like 2024-05-01T09:30:00Z") from None
+    try:
+        parsed.astimezone(UTC)  # every time is kept in UTC: 0001-01-01T00:00+14:00 has none
+    except OverflowError:
+        raise ValueError(f"{value!r} lies outside the times Storyline can keep") from None
+    return parsed
 
 
 def parse_date(value: Any) -> date:
@@ -33,18 +45,29 @@ def parse_date(value: Any) -> date:
         raise ValueError(f"{value!r} is not an ISO-8601 calendar date, like 2024-05-01") from None
 
 
+def literal_parser(parse: Callable[[Any], Any]) -> Callable[..., Any]:
+    """Parses an inline literal like a variable: a string node's value, anything else refused."""
+
+    def parse_literal(node: ValueNode, variables: dict[str, Any] | None = None) -> Any:
+        return parse(node.value if isinstance(node, StringValueNode) else None)
+
+    return parse_literal
+
+
 SCALARS: dict[object, ScalarDefinition] = {
     datetime: strawberry.scalar(
         name="DateTime",
         description="An ISO-8601 time with an offset, like 2024-05-01T09:30:00+00:00.",
         serialize=serialize_datetime,
         parse_value=parse_datetime,
+        parse_literal=literal_parser(parse_datetime),
     ),
     date: strawberry.scalar(
         name="Date",
         description="An ISO-8601 calendar date, like 2024-05-01.",
         serialize=date.isoformat,
         parse_value=parse_date,
+        parse_literal=literal_parser(parse_date),
     ),
 }
 """Passed to the schema's ``scalar_map``; JSON is strawberry's own ``strawberry.scalars.JSON``."""
