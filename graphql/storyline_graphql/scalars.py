@@ -13,7 +13,7 @@ from typing import Any
 import strawberry
 from strawberry.types.scalar import ScalarDefinition
 
-from graphql import StringValueNode, ValueNode
+from graphql import GraphQLError, StringValueNode, ValueNode
 
 
 def serialize_datetime(value: datetime) -> str:
@@ -46,10 +46,15 @@ def parse_date(value: Any) -> date:
 
 
 def literal_parser(parse: Callable[[Any], Any]) -> Callable[..., Any]:
-    """Parses an inline literal like a variable: a string node's value, anything else refused."""
+    """Parses an inline literal like a variable: a string node's value, anything else refused.
+
+    Refused as a GraphQLError: validation reports any other exception as an unexpected fault."""
 
     def parse_literal(node: ValueNode, variables: dict[str, Any] | None = None) -> Any:
-        return parse(node.value if isinstance(node, StringValueNode) else None)
+        try:
+            return parse(node.value if isinstance(node, StringValueNode) else None)
+        except ValueError as error:
+            raise GraphQLError(str(error), node, extensions={"code": "VALIDATION"}) from None
 
     return parse_literal
 
