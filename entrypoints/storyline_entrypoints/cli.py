@@ -68,6 +68,10 @@ def projections_status() -> None:
         for name, position in sorted(runtime.projector.positions().items()):
             state = "up to date" if position >= head else f"{head - position} events behind"
             console.print(f"{name:10} {position:>10} / {head}  {state}")
+        failure = runtime.projector.probe()
+        if failure is not None:
+            console.print(f"stopped: {failure.describe()}", soft_wrap=True, markup=False)
+            raise typer.Exit(1)
     finally:
         runtime.close()
 
