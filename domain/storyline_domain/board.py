@@ -255,7 +255,9 @@ class KeySequence(StorylineAggregate):
         self._record(self.StoryNumberIssued, stamp, number=number, rank=rank)
         return f"{self.board_key}-{number}", rank
 
-    def issue_epic_key(self, stamp: Stamp) -> str:
+    def issue_epic_key(self, stamp: Stamp, limits: Limits = DEFAULT_LIMITS) -> str:
+        if self.last_epic_number >= limits.max_epics:
+            raise ValidationError(f"a board has at most {limits.max_epics} epics", field="boardKey")
         number = self.last_epic_number + 1
         self._record(self.EpicNumberIssued, stamp, number=number)
         return f"{self.board_key}-E{number}"

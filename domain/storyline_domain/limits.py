@@ -11,6 +11,7 @@ from storyline_domain.errors import ValidationError
 @dataclass(frozen=True)
 class Limits:
     max_columns: int = 50
+    max_epics: int = 200
     max_labels: int = 20
     max_label_length: int = 50
     max_sprint_days: int = 56  # eight weeks

@@ -328,7 +328,7 @@ class Storyline(Application[UUID]):
         def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
             self._board(board_key, caller, Role.MANAGER)
             sequence = self._get(KeySequence, key_sequence_id(board_key), board_key)
-            key = sequence.issue_epic_key(stamp)
+            key = sequence.issue_epic_key(stamp, self.policy.limits)
             epic = Epic.create(board_key, key, title, target_date, stamp, self.policy.limits)
             return epic.key, [sequence, epic]
 

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     oidc_algorithms: tuple[str, ...] = ("RS256", "ES256")
     # Bounds on what callers control (README, "Limits").
     max_columns: int = 50
+    max_epics_per_board: int = 200
     max_labels_per_story: int = 20
     max_label_length: int = 50
     max_client_mutation_id_length: int = 200
@@ -58,6 +59,7 @@ class Settings(BaseSettings):
     def policy(self) -> Policy:
         limits = Limits(
             max_columns=self.max_columns,
+            max_epics=self.max_epics_per_board,
             max_labels=self.max_labels_per_story,
             max_label_length=self.max_label_length,
             max_sprint_days=self.max_sprint_days,
