@@ -11,9 +11,10 @@ import re
 
 from storyline_domain.errors import ValidationError
 
-# C0 and C1 controls and DEL. Newline and tab are allowed in multi-line text only.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_MULTILINE_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0 and C1 controls and DEL, and lone surrogates (JSON can carry them, UTF-8 cannot).
+# Newline and tab are allowed in multi-line text only.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_MULTILINE_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 # Bidirectional embeddings, overrides and isolates: they reorder how text around them reads.
 _BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
 
