@@ -111,7 +111,10 @@ class MutationInput:
 class BackfillInput(MutationInput):
     occurred_at: datetime | None = strawberry.field(
         default=None,
-        description="Backfills history (needs the IMPORT permission); the time of recording when absent.",
+        description=(
+            "Backfills history; the time of recording when absent. Needs the IMPORT permission: the ADMIN "
+            "role on the board, or an admin token (for createBoard, an admin token)."
+        ),
     )
 
 
