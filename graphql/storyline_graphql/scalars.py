@@ -15,6 +15,17 @@ from strawberry.types.scalar import ScalarDefinition
 
 from graphql import GraphQLError, StringValueNode, ValueNode
 
+# Times and dates a client may send: far enough from datetime's own limits (years 1 and 9999) that
+# no window, offset or day added to them overflows. Stored dates have narrower bounds (settings).
+YEARS = range(1000, 9001)
+
+
+def check_year(value: date, text: str) -> None:
+    if value.year not in YEARS:
+        raise ValueError(
+            f"{text!r} lies outside the times Storyline can keep (years {YEARS[0]} to {YEARS[-1]})"
+        )
+
 
 def serialize_datetime(value: datetime) -> str:
     # SQLite hands back times without an offset; Storyline stores every time in UTC.
@@ -29,10 +40,7 @@ def parse_datetime(value: Any) -> datetime:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise ValueError(f"{value!r} is not an ISO-8601 time, like 2024-05-01T09:30:00Z") from None
-    try:
-        parsed.astimezone(UTC)  # every time is kept in UTC: 0001-01-01T00:00+14:00 has none
-    except OverflowError:
-        raise ValueError(f"{value!r} lies outside the times Storyline can keep") from None
+    check_year(parsed, value)  # every time is kept in UTC: 0001-01-01T00:00+14:00 has none
     return parsed
 
 
@@ -40,9 +48,11 @@ def parse_date(value: Any) -> date:
     if not isinstance(value, str):
         raise ValueError("Date must be an ISO-8601 calendar date, like 2024-05-01")
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError:
         raise ValueError(f"{value!r} is not an ISO-8601 calendar date, like 2024-05-01") from None
+    check_year(parsed, value)
+    return parsed
 
 
 def literal_parser(parse: Callable[[Any], Any]) -> Callable[..., Any]:

@@ -120,6 +120,17 @@ def test_extreme_business_times_are_typed_errors(server: Server, occurred_at: st
     assert errors[0].get("extensions", {}).get("code") != "INTERNAL_SERVER_ERROR"
 
 
+@pytest.mark.parametrize(
+    "window", ['to: "0001-01-05T00:00:00Z"', 'from: "9999-12-01T00:00:00Z", to: "9999-12-31T23:59:59Z"']
+)
+def test_flow_windows_at_the_ends_of_time_are_validation_errors(server: Server, window: str) -> None:
+    board = create_board(server)
+    body = server.request(f'{{ board(key: "{board}") {{ flow({window}) {{ throughput }} }} }}')
+    for error in body["errors"]:  # one for each time out of range
+        assert "outside the times Storyline can keep" in error["message"], error
+        assert error.get("extensions", {}).get("code") != "INTERNAL_SERVER_ERROR"
+
+
 def test_extreme_sprint_dates_cannot_be_created(server: Server) -> None:
     board = create_board(server)
     input = {"boardKey": board, "name": "Forever", "startDate": "0001-01-01", "endDate": "9999-12-31"}
