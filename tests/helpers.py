@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from storyline_service.application import Caller
@@ -16,3 +17,8 @@ def at(text: str) -> datetime:
 
 def backfill(actor: str, when: str, key: str | None = None) -> Caller:
     return Caller(actor, occurred_at=at(when), idempotency_key=key)
+
+
+def importing(caller: Caller) -> Caller:
+    """``caller`` with an admin token: backfilling a new board needs the IMPORT permission."""
+    return replace(caller, superuser=True)

@@ -10,7 +10,9 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from storyline_domain.base import Stamp, StorylineAggregate, check_occurred_at
 from storyline_domain.errors import InvalidTransitionError, ValidationError
+from storyline_domain.limits import DEFAULT_LIMITS, Limits
 from storyline_domain.ranking import rank_after
+from storyline_domain.text import check_text
 
 BOARD_KEY = re.compile(r"^[A-Z]{2,10}$")
 COLUMN_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,29}$")
@@ -53,20 +55,22 @@ def key_sequence_id(board_key: str) -> UUID:
     return uuid5(NAMESPACE, f"board/{board_key}/keys")
 
 
-def clean_text(value: str, field: str, *, max_length: int, label: str) -> str:
-    text = value.strip()
+def clean_text(value: str, field: str, *, max_length: int, label: str, multiline: bool = False) -> str:
+    text = check_text(value, field, multiline=multiline).strip()
     if not 1 <= len(text) <= max_length:
         raise ValidationError(f"{label} must be 1 to {max_length} characters", field=field)
     return text
 
 
-def validate_columns(columns: list[Column]) -> list[Column]:
+def validate_columns(columns: list[Column], limits: Limits = DEFAULT_LIMITS) -> list[Column]:
+    if len(columns) > limits.max_columns:
+        raise ValidationError(f"a board has at most {limits.max_columns} columns", field="columns")
     cleaned: list[Column] = []
     seen: set[str] = set()
     for index, column in enumerate(columns):
         field = f"columns.{index}"
-        key = column["key"]
-        if not COLUMN_KEY.match(key):
+        key = check_text(column["key"], f"{field}.key")
+        if not COLUMN_KEY.fullmatch(key):
             raise ValidationError(
                 f"column key {key!r} must be upper-case letters, digits or _ (up to 30)",
                 field=f"{field}.key",
@@ -137,11 +141,18 @@ class Board(StorylineAggregate):
             board.active_sprint_id = None
 
     @classmethod
-    def create(cls, key: str, name: str, columns: list[Column] | None, stamp: Stamp) -> Board:
-        if not BOARD_KEY.match(key):
+    def create(
+        cls,
+        key: str,
+        name: str,
+        columns: list[Column] | None,
+        stamp: Stamp,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> Board:
+        if not BOARD_KEY.fullmatch(check_text(key, "key")):
             raise ValidationError("a board key is 2 to 10 upper-case letters, like PAY", field="key")
         name = clean_text(name, "name", max_length=100, label="board name")
-        cleaned = validate_columns(DEFAULT_COLUMNS if columns is None else columns)
+        cleaned = validate_columns(DEFAULT_COLUMNS if columns is None else columns, limits)
         check_occurred_at(None, stamp)
         return cls._create(
             cls.Created, id=board_id(key), key=key, name=name, columns=cleaned, **stamp.fields()
@@ -158,8 +169,10 @@ class Board(StorylineAggregate):
     def first_column(self, category: StatusCategory) -> str:
         return next(column["key"] for column in self.columns if column["category"] == category)
 
-    def configure_columns(self, columns: list[Column], occupied: set[str], stamp: Stamp) -> None:
-        cleaned = validate_columns(columns)
+    def configure_columns(
+        self, columns: list[Column], occupied: set[str], stamp: Stamp, limits: Limits = DEFAULT_LIMITS
+    ) -> None:
+        cleaned = validate_columns(columns, limits)
         kept = {column["key"] for column in cleaned}
         stranded = sorted(occupied - kept)
         if stranded:
@@ -177,7 +190,7 @@ class Board(StorylineAggregate):
         self._record(self.RoleGranted, stamp, user=user, role=role.value, previous=self.roles.get(user))
 
     def revoke_role(self, user: str, stamp: Stamp) -> None:
-        if user not in self.roles:
+        if check_text(user, "user") not in self.roles:
             raise ValidationError(f"{user} has no role on {self.key}", field="user")
         self._check_not_last_admin(user)
         self._record(self.RoleRevoked, stamp, user=user, previous=self.roles[user])
@@ -242,7 +255,9 @@ class KeySequence(StorylineAggregate):
         self._record(self.StoryNumberIssued, stamp, number=number, rank=rank)
         return f"{self.board_key}-{number}", rank
 
-    def issue_epic_key(self, stamp: Stamp) -> str:
+    def issue_epic_key(self, stamp: Stamp, limits: Limits = DEFAULT_LIMITS) -> str:
+        if self.last_epic_number >= limits.max_epics:
+            raise ValidationError(f"a board has at most {limits.max_epics} epics", field="boardKey")
         number = self.last_epic_number + 1
         self._record(self.EpicNumberIssued, stamp, number=number)
         return f"{self.board_key}-E{number}"

@@ -7,6 +7,7 @@ from uuid import UUID, uuid5
 
 from storyline_domain.base import Stamp, StorylineAggregate, check_occurred_at
 from storyline_domain.board import NAMESPACE, clean_text
+from storyline_domain.limits import DEFAULT_LIMITS, Limits
 
 
 def epic_id(key: str) -> UUID:
@@ -27,8 +28,18 @@ class Epic(StorylineAggregate):
         target_date: date | None
 
     @classmethod
-    def create(cls, board_key: str, key: str, title: str, target_date: date | None, stamp: Stamp) -> Epic:
+    def create(
+        cls,
+        board_key: str,
+        key: str,
+        title: str,
+        target_date: date | None,
+        stamp: Stamp,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> Epic:
         title = clean_text(title, "title", max_length=200, label="an epic title")
+        if target_date is not None:
+            limits.check_date(target_date, "targetDate")
         check_occurred_at(None, stamp)
         return cls._create(
             cls.Created,

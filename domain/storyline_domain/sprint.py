@@ -10,6 +10,7 @@ from uuid import UUID
 from storyline_domain.base import Stamp, StorylineAggregate, check_occurred_at
 from storyline_domain.board import clean_text
 from storyline_domain.errors import InvalidTransitionError, ValidationError
+from storyline_domain.limits import DEFAULT_LIMITS, Limits
 
 EDITABLE_FIELDS = ("name", "goal", "start_date", "end_date")
 
@@ -20,15 +21,19 @@ class SprintState(StrEnum):
     CLOSED = "CLOSED"
 
 
-def check_dates(start_date: date, end_date: date) -> None:
+def check_dates(start_date: date, end_date: date, limits: Limits) -> None:
+    limits.check_date(start_date, "startDate")
+    limits.check_date(end_date, "endDate")
     if end_date < start_date:
         raise ValidationError("a sprint cannot end before it starts", field="endDate")
+    if (end_date - start_date).days >= limits.max_sprint_days:
+        raise ValidationError(f"a sprint lasts at most {limits.max_sprint_days} days", field="endDate")
 
 
 def clean_goal(goal: str | None) -> str | None:
     if goal is None or not goal.strip():
         return None
-    return clean_text(goal, "goal", max_length=1000, label="a goal")
+    return clean_text(goal, "goal", max_length=1000, label="a goal", multiline=True)
 
 
 class Sprint(StorylineAggregate):
@@ -102,9 +107,10 @@ class Sprint(StorylineAggregate):
         start_date: date,
         end_date: date,
         stamp: Stamp,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> Sprint:
         name = clean_text(name, "name", max_length=100, label="a sprint name")
-        check_dates(start_date, end_date)
+        check_dates(start_date, end_date, limits)
         check_occurred_at(None, stamp)
         return cls._create(
             cls.Created,
@@ -117,7 +123,7 @@ class Sprint(StorylineAggregate):
             **stamp.fields(),
         )
 
-    def update(self, changes: dict[str, Any], stamp: Stamp) -> None:
+    def update(self, changes: dict[str, Any], stamp: Stamp, limits: Limits = DEFAULT_LIMITS) -> None:
         if self.state == SprintState.CLOSED:
             raise InvalidTransitionError(f"sprint {self.name} is closed", field="sprintId")
         for field in changes:
@@ -130,7 +136,10 @@ class Sprint(StorylineAggregate):
         if ("start_date" in changes or "end_date" in changes) and self.state != SprintState.PLANNED:
             field = "startDate" if "start_date" in changes else "endDate"
             raise InvalidTransitionError("dates can only change while a sprint is planned", field=field)
-        check_dates(changes.get("start_date", self.start_date), changes.get("end_date", self.end_date))
+        if "start_date" in changes or "end_date" in changes:
+            check_dates(
+                changes.get("start_date", self.start_date), changes.get("end_date", self.end_date), limits
+            )
         diff = {f: [getattr(self, f), v] for f, v in changes.items() if getattr(self, f) != v}
         if diff:
             self._record(self.Updated, stamp, changes=diff)

@@ -14,6 +14,8 @@ from storyline_domain.errors import (
     ValidationError,
     WipLimitError,
 )
+from storyline_domain.limits import DEFAULT_LIMITS, Limits
+from storyline_domain.text import check_text
 
 
 class StoryType(StrEnum):
@@ -47,10 +49,12 @@ def check_points(points: float | None) -> float | None:
     return float(points)
 
 
-def clean_labels(labels: list[str]) -> list[str]:
-    cleaned = sorted({label.strip() for label in labels if label.strip()})
-    if any(len(label) > 50 for label in cleaned):
-        raise ValidationError("a label is at most 50 characters", field="labels")
+def clean_labels(labels: list[str], limits: Limits) -> list[str]:
+    if len(labels) > limits.max_labels:
+        raise ValidationError(f"a story has at most {limits.max_labels} labels", field="labels")
+    cleaned = sorted({check_text(label, "labels").strip() for label in labels if label.strip()})
+    if any(len(label) > limits.max_label_length for label in cleaned):
+        raise ValidationError(f"a label is at most {limits.max_label_length} characters", field="labels")
     return cleaned
 
 
@@ -61,7 +65,7 @@ def enum_value(enum: type[Enum], value: str, field: str) -> str:
         raise ValidationError(f"unknown {field} {value!r}", field=field) from None
 
 
-def clean_fields(changes: dict[str, Any]) -> dict[str, Any]:
+def clean_fields(changes: dict[str, Any], limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
     """Validates editable fields given as primitives."""
     cleaned: dict[str, Any] = {}
     for field, value in changes.items():
@@ -70,13 +74,13 @@ def clean_fields(changes: dict[str, Any]) -> dict[str, Any]:
         elif field == "description":
             if len(value) > MAX_DESCRIPTION:
                 raise ValidationError(f"a description is at most {MAX_DESCRIPTION} characters", field=field)
-            cleaned[field] = value
+            cleaned[field] = check_text(value, field, multiline=True)
         elif field == "type":
             cleaned[field] = enum_value(StoryType, value, field)
         elif field == "priority":
             cleaned[field] = enum_value(Priority, value, field)
         elif field == "labels":
-            cleaned[field] = clean_labels(value)
+            cleaned[field] = clean_labels(value, limits)
         else:
             raise ValidationError(f"{field} cannot be edited", field=field)
     return cleaned
@@ -217,9 +221,10 @@ class Story(StorylineAggregate):
         assignee: str | None,
         epic_key: str | None,
         stamp: Stamp,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> Story:
         cleaned = clean_fields(
-            {"description": "", "type": "STORY", "priority": "MEDIUM", "labels": [], **fields}
+            {"description": "", "type": "STORY", "priority": "MEDIUM", "labels": [], **fields}, limits
         )
         if "title" not in cleaned:
             raise ValidationError("a title is required", field="title")
@@ -242,9 +247,9 @@ class Story(StorylineAggregate):
         if self.archived:
             raise InvalidTransitionError(f"{self.key} is archived", field="storyKey")
 
-    def update(self, changes: dict[str, Any], stamp: Stamp) -> None:
+    def update(self, changes: dict[str, Any], stamp: Stamp, limits: Limits = DEFAULT_LIMITS) -> None:
         self.check_open()
-        cleaned = clean_fields(changes)
+        cleaned = clean_fields(changes, limits)
         diff = {f: [getattr(self, f), v] for f, v in cleaned.items() if getattr(self, f) != v}
         if diff:
             self._record(self.Updated, stamp, changes=diff)

@@ -8,6 +8,7 @@ from functools import partial
 from pathlib import Path
 
 import psycopg
+import pydantic
 import sqlalchemy.exc
 import typer
 from eventsourcing.persistence import PersistenceError
@@ -61,12 +62,16 @@ def _selected(runtime: Runtime, name: str | None) -> list[Projection]:
 @projections_app.command("status")
 def projections_status() -> None:
     """Each projection's position against the head of the event log."""
-    runtime = bootstrap(read_your_writes=False)
+    runtime = _open(read_your_writes=False)
     try:
         head = runtime.projector.head()
         for name, position in sorted(runtime.projector.positions().items()):
             state = "up to date" if position >= head else f"{head - position} events behind"
             console.print(f"{name:10} {position:>10} / {head}  {state}")
+        failure = runtime.projector.probe()
+        if failure is not None:
+            console.print(f"stopped: {failure.describe()}", soft_wrap=True, markup=False)
+            raise typer.Exit(1)
     finally:
         runtime.close()
 
@@ -82,7 +87,7 @@ def projections_rebuild(
     name: str | None = typer.Argument(None, help="One projection; all when omitted"),
 ) -> None:
     """Replays the whole log into fresh tables, then swaps them in. Served data stays readable."""
-    runtime = bootstrap(read_your_writes=False)
+    runtime = _open(read_your_writes=False)
     try:
         chosen = _selected(runtime, name)
         label = ", ".join(p.name for p in chosen)
@@ -106,7 +111,7 @@ def projections_verify(
     name: str | None = typer.Argument(None, help="One projection; all when omitted"),
 ) -> None:
     """Compares each read model with a fresh replay of the log and prints any difference."""
-    runtime = bootstrap(read_your_writes=False)
+    runtime = _open(read_your_writes=False)
     try:
         failed = False
         for projection in _selected(runtime, name):
@@ -128,7 +133,7 @@ def projections_run(
     poll_seconds: float = typer.Option(1.0, help="Poll this often even without notifications"),
 ) -> None:
     """Runs a projector worker until interrupted: several may run against one PostgreSQL database."""
-    runtime = bootstrap(read_your_writes=False)
+    runtime = _open(read_your_writes=False)
     stop = threading.Event()
     try:
         console.print("projecting; press Ctrl-C to stop")
@@ -146,9 +151,12 @@ def token_create(
     admin: bool = typer.Option(False, "--admin", help="ADMIN on every board, like STORYLINE_ADMIN_TOKEN"),
 ) -> None:
     """Prints a new API token for USER as the last line. Only its hash is stored: keep it safe."""
-    runtime = bootstrap(read_your_writes=False)
+    runtime = _open(read_your_writes=False)
     try:
         token_id, token = runtime.tokens.create(user, expires, superuser=admin)
+    except DomainError as error:
+        console.print(f"[red]no token created:[/red] {error.message}")
+        raise typer.Exit(1) from None
     finally:
         runtime.close()
     console.print(f"token {token_id} for {user}" + (f", expires in {expires:g} days" if expires else ""))
@@ -158,7 +166,7 @@ def token_create(
 @token_app.command("list")
 def token_list() -> None:
     """Every token's id, user and state; never the token itself."""
-    runtime = bootstrap(read_your_writes=False)
+    runtime = _open(read_your_writes=False)
     try:
         for row in runtime.tokens.list():
             state = (
@@ -176,7 +184,7 @@ def token_list() -> None:
 @token_app.command("revoke")
 def token_revoke(token_id: str) -> None:
     """Revokes a token by its id (see `storyline token list`)."""
-    runtime = bootstrap(read_your_writes=False)
+    runtime = _open(read_your_writes=False)
     try:
         if not runtime.tokens.revoke(token_id):
             console.print(f"no active token {token_id}")
@@ -189,7 +197,7 @@ def token_revoke(token_id: str) -> None:
 @app.command("demo")
 def demo() -> None:
     """Loads a demo board (PAY) with three past sprints and an active one, backfilled."""
-    runtime = bootstrap()
+    runtime = _open()
     try:
         summary = load_demo(runtime.app)
     except DomainError as error:
@@ -217,9 +225,12 @@ def serve(
     try:
         check_storage(settings)
         check_port(host, port)
+        # Reached before saying it serves: a database out of reach is one line, not a traceback.
         start = _prepare(settings, session=may_prefill_token(host, settings)) if local else None
+        if not local:
+            _open(settings).close()
     except StartupProblem as problem:
-        console.print(f"[red]Storyline cannot start:[/red] {problem}")
+        cannot_start(str(problem))
         raise typer.Exit(1) from None
     base = f"http://{host}:{port}"
     console.print(f"Storyline is serving {settings.url.render_as_string(hide_password=True)}")
@@ -239,17 +250,24 @@ def serve(
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
 
 
-def _prepare(settings: Settings, session: bool) -> LocalStart:
+def _open(settings: Settings | None = None, *, read_your_writes: bool = True) -> Runtime:
+    """The runtime, or a StartupProblem that says in one line how to reach the database."""
+    settings = settings or Settings()
     try:
-        runtime = bootstrap(settings)
+        return bootstrap(settings, read_your_writes=read_your_writes)
     except DatabaseTooNew as error:
         raise StartupProblem(str(error)) from None
     except (sqlalchemy.exc.OperationalError, psycopg.OperationalError, PersistenceError) as error:
         where = settings.url.render_as_string(hide_password=True)
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise StartupProblem(
-            f"cannot reach the database at {where} ({str(error).strip().splitlines()[0]}); "
+            f"cannot reach the database at {where} ({reason}); "
             "is it running, and is STORYLINE_DATABASE_URL right?"
         ) from None
+
+
+def _prepare(settings: Settings, session: bool) -> LocalStart:
+    runtime = _open(settings)
     try:
         return prepare_local_start(runtime, session)
     finally:
@@ -275,5 +293,27 @@ def schema_export(
     console.print(f"wrote {target}")
 
 
+def cannot_start(problem: str) -> None:
+    console.print(f"[red]Storyline cannot start:[/red] {problem}", soft_wrap=True, markup=True)
+
+
+def settings_problems(error: pydantic.ValidationError) -> str:
+    """Bad STORYLINE_* variables, each with what is wrong, in one line."""
+    problems = [
+        f"STORYLINE_{'_'.join(str(part) for part in problem['loc']).upper()}={problem.get('input')!r}: "
+        f"{problem['msg']}"
+        for problem in error.errors()
+    ]
+    return "; ".join(problems)
+
+
 def main() -> None:
-    app()
+    """The `storyline` command. Operational failures are one line with the fix, and exit 1."""
+    try:
+        app()
+    except pydantic.ValidationError as error:
+        cannot_start(f"{settings_problems(error)}; fix the environment")
+        raise SystemExit(1) from None
+    except StartupProblem as problem:
+        cannot_start(str(problem))
+        raise SystemExit(1) from None

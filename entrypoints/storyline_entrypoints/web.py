@@ -15,8 +15,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 from uuid import uuid4
 
-import sqlalchemy.exc
-from eventsourcing import persistence
 from fastapi import FastAPI
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.responses import JSONResponse
@@ -29,6 +27,7 @@ from storyline_graphql.endpoint import GraphQLHTTPEndpoint, HTTPError
 from storyline_graphql.schema import build_schema
 from storyline_service.board_page import mount_board_page
 from storyline_service.bootstrap import Runtime, bootstrap
+from storyline_service.projections.failures import database_unavailable
 from storyline_service.projections.feed import run_projector
 from storyline_service.settings import Settings
 
@@ -119,17 +118,6 @@ def configure_logging() -> None:
         storyline.setLevel(logging.INFO)
 
 
-def database_unavailable(error: BaseException) -> bool:
-    """Errors that mean the database cannot be reached (or is too busy), not a fault of the request."""
-    return isinstance(
-        error,
-        sqlalchemy.exc.OperationalError
-        | sqlalchemy.exc.TimeoutError
-        | persistence.OperationalError
-        | persistence.InterfaceError,
-    )
-
-
 def http_error_of(error: GraphQLError) -> HTTPError | None:
     """503 while the database is out of reach, 429 over the rate limit: both tell clients to retry later."""
     if error.original_error is not None and database_unavailable(error.original_error):
@@ -149,7 +137,11 @@ def _ready(runtime: Runtime) -> tuple[bool, dict[str, Any]]:
         log.warning("readiness: database unreachable: %s", error)
         return False, {"status": "unavailable", "reason": "database unreachable"}
     behind = {name: head - position for name, position in positions.items() if position < head}
-    body = {"status": "ready" if not behind else "catching up", "head": head, "positions": positions}
+    body: dict[str, Any] = {"status": "ready" if not behind else "catching up", "head": head}
+    body["positions"] = positions
+    failure = runtime.projector.failure
+    if failure is not None and behind:
+        body |= {"status": "stopped", "reason": failure.describe(), "failure": failure.as_dict()}
     return not behind, body
 
 

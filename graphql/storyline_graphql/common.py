@@ -21,7 +21,7 @@ from storyline_graphql.context import Info
 from storyline_graphql.loaders import CountKey, Loaders, PageKey
 from storyline_service.application import Caller
 from storyline_service.auth import Access
-from storyline_service.projections.runner import ReadModelsBehind
+from storyline_service.projections.runner import ReadModelsBehind, ReadModelsStopped
 from storyline_service.queries import Attr, Keyset, Reads, sort_key
 
 T = TypeVar("T")
@@ -111,7 +111,10 @@ class MutationInput:
 class BackfillInput(MutationInput):
     occurred_at: datetime | None = strawberry.field(
         default=None,
-        description="Backfills history (needs the IMPORT permission); the time of recording when absent.",
+        description=(
+            "Backfills history; the time of recording when absent. Needs the IMPORT permission: the ADMIN "
+            "role on the board, or an admin token (for createBoard, an admin token)."
+        ),
     )
 
 
@@ -144,6 +147,13 @@ async def run_command(
     ``changes_roles``: the command may change who may do what (board commands), so
     the roles are read again for the fields after it."""
     context = info.context
+    failure = context.runtime.projector.failure
+    if failure is not None:
+        # Recording more while the read models cannot follow would only widen the gap.
+        raise GraphQLError(
+            f"changes are refused while the read models are stopped: {failure.describe()}",
+            extensions={"code": "READ_MODELS_STOPPED", "failure": failure.as_dict()},
+        )
     caller = context.caller(input.client_mutation_id, getattr(input, "occurred_at", None))
 
     def run() -> tuple[str, Access, Any]:
@@ -158,7 +168,8 @@ async def run_command(
         return None, [user_error(error)]
     except ReadModelsBehind as error:
         # The change was recorded: retrying without a clientMutationId would repeat it.
-        raise GraphQLError(str(error), extensions={"code": "READ_MODELS_BEHIND"}) from None
+        code = "READ_MODELS_STOPPED" if isinstance(error, ReadModelsStopped) else "READ_MODELS_BEHIND"
+        raise GraphQLError(str(error), extensions={"code": code}) from None
     # Later fields of this request must not see data (or roles) loaded before the change.
     context.start_reads(access)
     if reread is not None and row is not None and access.can_read(row.board_key):

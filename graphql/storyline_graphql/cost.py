@@ -3,8 +3,9 @@
 Each field that returns an object costs one per time it may resolve: a list
 multiplies what is below it by its page size (``first``, or its default), so
 ``stories(first: 100) { edges { node { epic { key } } } }`` costs 1 + 1 + 100
-+ 100. Lists without ``first`` (columns, epics, changes...) count as
-``UNPAGED_LIST_SIZE``. Aliases and repeated fields each count.
++ 100. Lists without ``first`` count by the most items they can hold: a board's
+columns by ``max_columns``, a burndown by ``max_sprint_days``... (``list_bounds``);
+any other such list as a full page. Aliases and repeated fields each count.
 """
 
 from __future__ import annotations
@@ -36,9 +37,11 @@ from graphql import (
     get_named_type,
     get_nullable_type,
 )
+from storyline_graphql.analytics import MAX_FLOW_DAYS
 from storyline_graphql.context import Context
+from storyline_service.analytics import MAX_BURNDOWN_DAYS
+from storyline_service.settings import Settings
 
-UNPAGED_LIST_SIZE = 10  # a guess for lists without `first`: columns, epics, an entry's changes
 OBJECTS_PER_UNIT = 100  # a query of up to this many objects spends as much of the rate limit as a command
 
 
@@ -49,11 +52,13 @@ class Costing:
         fragments: Mapping[str, FragmentDefinitionNode],
         variables: VariableValues | None,
         max_page_size: int,
+        bounds: Mapping[tuple[str, str], int] | None = None,
     ) -> None:
         self.schema = schema
         self.fragments = fragments
         self.variables = variables
         self.max_page_size = max_page_size
+        self.bounds = bounds or {}
 
     def cost(
         self, selections: SelectionSetNode, parent: GraphQLNamedType, times: int, page: int | None
@@ -67,7 +72,9 @@ class Costing:
             total += times
             resolves = times
             if isinstance(get_nullable_type(definition.type), GraphQLList):
-                resolves *= UNPAGED_LIST_SIZE if page is None else page  # `edges` take the page size
+                if page is None:
+                    page = self.bounds.get((field_parent.name, field.name.value), self.max_page_size)
+                resolves *= page  # `edges` take their connection's page size
             total += self.cost(
                 field.selection_set,
                 get_named_type(definition.type),
@@ -106,19 +113,42 @@ class Costing:
         return self.max_page_size if first is None else max(0, min(int(first), self.max_page_size))
 
 
+def list_bounds(settings: Settings) -> dict[tuple[str, str], int]:
+    """The most items each list without `first` can hold, by (type, field)."""
+    columns = settings.max_columns
+    return {
+        ("Board", "columns"): columns,
+        ("BoardSnapshot", "columns"): columns,
+        ("FlowDay", "counts"): columns,
+        ("Story", "timeInStatus"): columns,
+        ("Board", "epics"): settings.max_epics_per_board,
+        ("Sprint", "burndown"): MAX_BURNDOWN_DAYS,
+        ("FlowMetrics", "cumulativeFlow"): MAX_FLOW_DAYS + 1,
+        ("AuditEntry", "changes"): CHANGED_FIELDS,
+        **{(payload, "errors"): 1 for payload in PAYLOADS},  # a command breaks one rule
+    }
+
+
+# The most fields one event changes (a story's creation), and the payloads of mutations.
+CHANGED_FIELDS = 16
+PAYLOADS = ("BoardPayload", "StoryPayload", "EpicPayload", "SprintPayload")
+
+
 def query_cost(
     schema: GraphQLSchema,
     operation: OperationDefinitionNode,
     fragments: Mapping[str, FragmentDefinitionNode],
     variables: dict[str, Any],
     max_page_size: int,
+    bounds: Mapping[tuple[str, str], int] | None = None,
 ) -> int:
     root = schema.get_root_type(operation.operation)
     assert root is not None, "validation refuses operations the schema has no root type for"
     coerced = get_variable_values(schema, operation.variable_definitions or (), variables)
     # Variables that don't coerce fail execution later; until then, estimate with the defaults.
     known = coerced if isinstance(coerced, VariableValues) else None
-    return Costing(schema, fragments, known, max_page_size).cost(operation.selection_set, root, 1, None)
+    costing = Costing(schema, fragments, known, max_page_size, bounds)
+    return costing.cost(operation.selection_set, root, 1, None)
 
 
 def rate_units(
@@ -150,9 +180,9 @@ class QueryCost(SchemaExtension):
                 }
                 settings = context.runtime.settings
                 schema = execution.schema._schema
-                cost = query_cost(
-                    schema, operation, fragments, execution.variables or {}, settings.max_page_size
-                )
+                variables = execution.variables or {}
+                bounds = list_bounds(settings)
+                cost = query_cost(schema, operation, fragments, variables, settings.max_page_size, bounds)
                 if cost > settings.max_query_cost:
                     raise GraphQLError(
                         f"This operation may ask for {cost} objects, more than the limit of "

@@ -49,6 +49,11 @@ TICK = timedelta(microseconds=1)
 CHUNK = 500  # story keys per IN (...) query
 DEFAULT_FLOW_DAYS = 30
 MAX_SIMULATIONS = 100_000
+# A forecast further out than this many sprints answers with a reason: each simulated run stops
+# here, so tiny velocities or huge remainders cannot keep a request busy or overflow a date.
+MAX_FORECAST_SPRINTS = 1000
+# A burndown runs until its sprint completes, a sprint left active longer shows its first year.
+MAX_BURNDOWN_DAYS = 366
 
 T = TypeVar("T")
 
@@ -460,6 +465,7 @@ def _burndown(sprint: SprintHistory, today: date) -> list[BurnPoint]:
     if row.state == SprintState.PLANNED:
         return []
     last = completed_at.date() if completed_at is not None else today
+    last = min(last, days_after(row.start_date, MAX_BURNDOWN_DAYS - 1) or last)
     planned_days = (row.end_date - row.start_date).days + 1
     committed = total(sprint.commitment.values())
     points = []
@@ -590,6 +596,8 @@ def forecast(
     for _ in range(simulations):
         left, count = remaining, 0
         while left > 1e-9:
+            if count == MAX_FORECAST_SPRINTS:
+                return unanswered(f"at the recent pace this takes more than {MAX_FORECAST_SPRINTS} sprints")
             left -= rng.choice(samples)
             count += 1
         runs.append(count)
@@ -604,11 +612,19 @@ def forecast(
         sprints_p50=p50,
         sprints_p85=p85,
         sprints_p95=p95,
-        date_p50=start + timedelta(days=p50 * length),
-        date_p85=start + timedelta(days=p85 * length),
-        date_p95=start + timedelta(days=p95 * length),
+        date_p50=days_after(start, p50 * length),
+        date_p85=days_after(start, p85 * length),
+        date_p95=days_after(start, p95 * length),
         reason=None,
     )
+
+
+def days_after(start: date, days: int) -> date | None:
+    """None past the last date there is (sprints recorded before their length was bounded)."""
+    try:
+        return start + timedelta(days=days)
+    except OverflowError:
+        return None
 
 
 # ----- stories -----

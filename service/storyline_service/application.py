@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any, Protocol, TypeVar
 from uuid import UUID, uuid4
 
@@ -35,12 +35,11 @@ from storyline_domain.errors import (
 from storyline_domain.ranking import rank_between
 from storyline_domain.sprint import Sprint
 from storyline_domain.story import Story, story_id
+from storyline_domain.text import check_text
+from storyline_service.guards import BACKFILL_NEEDS_IMPORT, Policy
 from storyline_service.receipts import CommandReceipt, receipt_id
 
 A = TypeVar("A", bound=StorylineAggregate)
-
-# How far ahead of the server clock a client's occurredAt may be.
-CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -94,9 +93,16 @@ class Storyline(Application[UUID]):
     # Long-lived aggregates load from their latest snapshot plus the events after it.
     snapshotting_intervals = {Story: 50, Board: 50, Sprint: 50, KeySequence: 50}
 
-    def __init__(self, env: dict[str, str] | None = None, *, reads: BoardReads | None = None) -> None:
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        reads: BoardReads | None = None,
+        policy: Policy | None = None,
+    ) -> None:
         super().__init__(env)
         self.reads = reads
+        self.policy = policy or Policy()
         # Called with the last notification id of each save (read-your-writes).
         self.on_recorded: Callable[[int], None] | None = None
 
@@ -110,9 +116,11 @@ class Storyline(Application[UUID]):
         self, caller: Caller, key: str, name: str, columns: list[dict[str, Any]] | None = None
     ) -> str:
         def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
+            self.policy.check_board_creator(caller.superuser, stamp.backfilled)
             if board_id(key) in self.repository:
                 raise ValidationError(f"board key {key} is taken", field="key")
-            board = Board.create(key, name, None if columns is None else as_columns(columns), stamp)
+            cleaned = None if columns is None else as_columns(columns)
+            board = Board.create(key, name, cleaned, stamp, self.policy.limits)
             return board.key, [board, KeySequence.create(board.key, stamp)]
 
         try:
@@ -130,7 +138,7 @@ class Storyline(Application[UUID]):
         def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
             board = self._board(board_key, caller, Role.MANAGER, expected_version)
             occupied = self._reads.occupied_columns(board_key)
-            board.configure_columns(as_columns(columns), occupied, stamp)
+            board.configure_columns(as_columns(columns), occupied, stamp, self.policy.limits)
             return board.key, [board]
 
         return self._execute("configureColumns", caller, dict(board_key=board_key, columns=columns), run)
@@ -190,7 +198,9 @@ class Storyline(Application[UUID]):
                 fields["description"] = description
             if labels is not None:
                 fields["labels"] = labels
-            story = Story.create(board, key, rank, fields, points, assignee, epic_key, stamp)
+            story = Story.create(
+                board, key, rank, fields, points, assignee, epic_key, stamp, self.policy.limits
+            )
             return story.key, [sequence, story]
 
         return self._execute("createStory", caller, args, run)
@@ -204,7 +214,7 @@ class Storyline(Application[UUID]):
             story_key,
             expected_version,
             {"changes": changes},
-            lambda story, stamp: story.update(changes, stamp),
+            lambda story, stamp: story.update(changes, stamp, self.policy.limits),
         )
 
     def estimate_story(
@@ -318,7 +328,8 @@ class Storyline(Application[UUID]):
         def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
             self._board(board_key, caller, Role.MANAGER)
             sequence = self._get(KeySequence, key_sequence_id(board_key), board_key)
-            epic = Epic.create(board_key, sequence.issue_epic_key(stamp), title, target_date, stamp)
+            key = sequence.issue_epic_key(stamp, self.policy.limits)
+            epic = Epic.create(board_key, key, title, target_date, stamp, self.policy.limits)
             return epic.key, [sequence, epic]
 
         args = dict(board_key=board_key, title=title, target_date=target_date)
@@ -338,7 +349,9 @@ class Storyline(Application[UUID]):
         def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
             self._board(board_key, caller, Role.MANAGER)
             # A fresh id per attempt; an idempotent retry replays the first one.
-            sprint = Sprint.create(uuid4(), board_key, name, goal, start_date, end_date, stamp)
+            sprint = Sprint.create(
+                uuid4(), board_key, name, goal, start_date, end_date, stamp, self.policy.limits
+            )
             return str(sprint.id), [sprint]
 
         args = dict(board_key=board_key, name=name, start_date=start_date, end_date=end_date, goal=goal)
@@ -349,7 +362,7 @@ class Storyline(Application[UUID]):
     ) -> str:
         def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
             sprint = self._sprint(sprint_id, caller, Role.MANAGER, expected_version)
-            sprint.update(dict(changes), stamp)
+            sprint.update(dict(changes), stamp, self.policy.limits)
             return sprint_id, [sprint]
 
         return self._execute("updateSprint", caller, dict(sprint_id=sprint_id, changes=changes), run)
@@ -404,6 +417,8 @@ class Storyline(Application[UUID]):
                 target = self._get(
                     Sprint, parse_uuid(carry_over_to, "carryOverTo"), "sprint", field="carryOverTo"
                 )
+                if target.board_key != sprint.board_key:  # said exactly as for a missing sprint
+                    raise not_found("sprint", "carryOverTo")
             rules.complete_sprint(board, sprint, members, target, stamp)
             changed: list[StorylineAggregate] = [sprint, board, *members]
             return sprint_id, [*changed, target] if target else changed
@@ -448,14 +463,11 @@ class Storyline(Application[UUID]):
 
     def _stamp(self, caller: Caller) -> Stamp:
         now = datetime.now(UTC)
-        occurred_at = caller.occurred_at or now
-        if occurred_at.tzinfo is None:
-            raise ValidationError("occurredAt needs a time-zone offset", field="occurredAt")
-        if occurred_at > now + CLOCK_SKEW:
-            raise ValidationError("occurredAt cannot be in the future", field="occurredAt")
+        check_text(caller.actor, "actor")
+        self.policy.check_idempotency_key(caller.idempotency_key)
         return Stamp(
             caller.actor,
-            occurred_at.astimezone(UTC),
+            self.policy.business_time(caller.occurred_at, now),
             now,
             caller.correlation_id,
             caller.idempotency_key,
@@ -476,26 +488,27 @@ class Storyline(Application[UUID]):
         try:
             aggregate: Any = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
-            raise NotFoundError(f"{label} not found", field=field) from None
+            raise not_found(label, field) from None
         if not isinstance(aggregate, cls):
-            raise NotFoundError(f"{label} not found", field=field)
+            raise not_found(label, field)
         return aggregate
 
-    def _authorize(self, caller: Caller, board: Board, needed: Role) -> None:
+    def _authorize(self, caller: Caller, board: Board, needed: Role, unseen: NotFoundError) -> None:
+        """``unseen``: what a caller without a role on the board is told, the very error of a
+        missing object, so that other boards' objects cannot be told from missing ones."""
         if caller.superuser:
             return
         role = board.roles.get(caller.actor)
         if role is None:
-            # Boards without a role for the caller behave as if they did not exist.
-            raise NotFoundError(f"board {board.key} not found")
+            raise unseen
         if not role_allows(role, needed):
             raise ForbiddenError(f"this needs the {needed.value} role on {board.key}")
         if caller.occurred_at is not None and role != Role.ADMIN:
-            raise ForbiddenError("backfilling occurredAt needs the IMPORT permission", field="occurredAt")
+            raise ForbiddenError(BACKFILL_NEEDS_IMPORT, field="occurredAt")
 
     def _board(self, key: str, caller: Caller, needed: Role, expected_version: int | None = None) -> Board:
         board = self._get(Board, board_id(key), f"board {key}", field="boardKey")
-        self._authorize(caller, board, needed)
+        self._authorize(caller, board, needed, not_found(f"board {key}", "boardKey"))
         check_version(board, expected_version)
         return board
 
@@ -508,7 +521,7 @@ class Storyline(Application[UUID]):
         """The story, and its board as loaded to authorize the caller (for commands that need both)."""
         story = self._get(Story, story_id(key), f"story {key}", field="storyKey")
         board = self._get(Board, board_id(story.board_key), story.board_key)
-        self._authorize(caller, board, needed)
+        self._authorize(caller, board, needed, not_found(f"story {key}", "storyKey"))
         check_version(story, expected_version)
         return story, board
 
@@ -516,22 +529,23 @@ class Storyline(Application[UUID]):
         self, sprint_id: str, caller: Caller, needed: Role, expected_version: int | None = None
     ) -> Sprint:
         sprint = self._get(Sprint, parse_uuid(sprint_id, "sprintId"), "sprint", field="sprintId")
-        self._authorize(caller, self._get(Board, board_id(sprint.board_key), sprint.board_key), needed)
+        board = self._get(Board, board_id(sprint.board_key), sprint.board_key)
+        self._authorize(caller, board, needed, not_found("sprint", "sprintId"))
         check_version(sprint, expected_version)
         return sprint
 
     def _epic_of_board(self, epic_key: str, board_key: str) -> Epic:
         epic = self._get(Epic, epic_id(epic_key), f"epic {epic_key}", field="epicKey")
-        if epic.board_key != board_key:
-            raise ValidationError(f"epic {epic_key} belongs to another board", field="epicKey")
+        if epic.board_key != board_key:  # said exactly as for a missing epic
+            raise not_found(f"epic {epic_key}", "epicKey")
         return epic
 
     def _neighbour(self, story: Story, key: str | None, field: str) -> Story | None:
         if key is None:
             return None
         other = self._get(Story, story_id(key), f"story {key}", field=field)
-        if other.board_key != story.board_key:
-            raise ValidationError(f"{key} is on another board", field=field)
+        if other.board_key != story.board_key:  # said exactly as for a missing story
+            raise not_found(f"story {key}", field)
         return other
 
     def _story_command(
@@ -551,6 +565,10 @@ class Storyline(Application[UUID]):
         return self._execute(command, caller, {"story_key": story_key, **args}, run)
 
 
+def not_found(label: str, field: str | None) -> NotFoundError:
+    return NotFoundError(f"{label} not found", field=field)
+
+
 def check_version(aggregate: StorylineAggregate, expected_version: int | None) -> None:
     if expected_version is not None and expected_version != aggregate.version:
         raise ConflictError(
@@ -563,7 +581,7 @@ def parse_uuid(value: str, field: str) -> UUID:
     try:
         return UUID(value)
     except ValueError:
-        raise NotFoundError(f"no sprint with id {value!r}", field=field) from None
+        raise not_found("sprint", field) from None
 
 
 def fingerprint_of(args: dict[str, Any]) -> str:

@@ -16,7 +16,8 @@ from sqlalchemy import Engine, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 
-from storyline_domain.board import Role
+from storyline_domain.board import Role, clean_text
+from storyline_domain.errors import ValidationError
 from storyline_service.queries import Reads
 from storyline_service.readmodels import utc_datetime
 from storyline_service.settings import Settings
@@ -117,12 +118,22 @@ class OidcTokens:
         except (jwt.PyJWTError, KeyError) as error:
             log.info("refused an OIDC token: %s", error)  # never the token itself
             return None
-        user = claims.get(self.user_claim)
-        if not isinstance(user, str) or not user.strip() or user.strip() == ADMIN:
+        claimed = claims.get(self.user_claim)
+        try:
+            user = user_name(claimed) if isinstance(claimed, str) else None
+        except ValidationError as error:
+            log.info("refused an OIDC token: %s", error.message)
+            return None
+        if user is None or user == ADMIN:
             # "admin" is the bootstrap administrator; no identity provider may claim it.
             return None
         # Access tokens come and go; the rate limit follows the user.
-        return Principal(user.strip(), f"oidc:{user.strip()}")
+        return Principal(user, f"oidc:{user}")
+
+
+def user_name(user: str) -> str:
+    """A token's user, by the rule for single-line text: they become the actors of events."""
+    return clean_text(user, "user", max_length=100, label="a user name")
 
 
 def is_jwt(token: str) -> bool:
@@ -147,8 +158,7 @@ class Tokens:
         self, user: str, expires_in_days: float | None = None, *, superuser: bool = False
     ) -> tuple[str, str]:
         """A new token for ``user``: returns its public id and the token, shown only this once."""
-        if not user.strip():
-            raise ValueError("a token needs a user name")
+        user = user_name(user)
         token_id = secrets.token_hex(4)
         token = f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
         now = datetime.now(UTC)
@@ -157,7 +167,7 @@ class Tokens:
             conn.execute(
                 insert(tokens).values(
                     id=token_id,
-                    user=user.strip(),
+                    user=user,
                     token_hash=hash_token(token),
                     created_at=now,
                     expires_at=expires_at,

@@ -51,6 +51,9 @@ def may_prefill_token(host: str, settings: Settings) -> bool:
 
 def check_port(host: str, port: int) -> None:
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As uvicorn does: sockets of a server that just stopped linger in TIME_WAIT, and only a
+        # listening socket really takes the port.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as error:

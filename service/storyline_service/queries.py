@@ -67,6 +67,9 @@ def sort_key(row: Any, order: Sequence[Attr]) -> Keyset:
     return tuple(getattr(row, _name(attr)) for attr in order)
 
 
+UNION_PARTS = 250  # partitions read by one query
+
+
 @dataclass(frozen=True)
 class StoryCriteria:
     """Which stories a list holds; None means any."""
@@ -188,18 +191,19 @@ class Reads:
         where = list(conditions)
         if after is not None:
             where.append(tuple_(*order) > tuple_(*after))
-        # One indexed, limited scan per partition, all in one query.
+        # One indexed, limited scan per partition, a few hundred to a query: SQLite refuses a
+        # compound SELECT of more than 500 parts.
         parts = [
             select(table).where(_partition_filter(partition, [value]), *where).order_by(*order).limit(limit)
             for value in values
         ]
-        query: Any = parts[0]
-        if len(parts) > 1:
-            query = union_all(*(part.subquery().select() for part in parts))
         pages: dict[tuple[Any, ...], list[Record]] = {value: [] for value in values}
         with self.engine.connect() as conn:
-            for row in conn.execute(query):
-                pages[sort_key(row, partition)].append(row)
+            for start in range(0, len(parts), UNION_PARTS):
+                chunk = parts[start : start + UNION_PARTS]
+                query = chunk[0] if len(chunk) == 1 else union_all(*(p.subquery().select() for p in chunk))
+                for row in conn.execute(query):
+                    pages[sort_key(row, partition)].append(row)
         if len(values) > 1:  # a union keeps no order
             for rows in pages.values():
                 rows.sort(key=lambda row: sort_key(row, order))

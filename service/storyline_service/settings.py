@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
+
+from storyline_domain.limits import Limits
+from storyline_service.guards import Policy
 
 
 class Settings(BaseSettings):
@@ -39,6 +44,29 @@ class Settings(BaseSettings):
     oidc_jwks: str | None = None  # the issuer's keys: a JWKS URL (https://...) or a JSON file
     oidc_user_claim: str = "sub"  # the claim that names the user, e.g. preferred_username or email
     oidc_algorithms: tuple[str, ...] = ("RS256", "ES256")
+    # Bounds on what callers control (README, "Limits").
+    max_columns: int = 50
+    max_epics_per_board: int = 200
+    max_labels_per_story: int = 20
+    max_label_length: int = 50
+    max_client_mutation_id_length: int = 200
+    max_sprint_days: int = 56
+    earliest_date: date = date(1970, 1, 1)
+    latest_date: date = date(2200, 12, 31)
+    # Who may create boards: anyone signed in, or only admin tokens (STORYLINE_ADMIN_TOKEN, --admin).
+    board_creators: Literal["anyone", "admins"] = "anyone"
+
+    def policy(self) -> Policy:
+        limits = Limits(
+            max_columns=self.max_columns,
+            max_epics=self.max_epics_per_board,
+            max_labels=self.max_labels_per_story,
+            max_label_length=self.max_label_length,
+            max_sprint_days=self.max_sprint_days,
+            earliest_date=self.earliest_date,
+            latest_date=self.latest_date,
+        )
+        return Policy(limits, self.max_client_mutation_id_length, self.board_creators)
 
     @cached_property
     def url(self) -> URL:

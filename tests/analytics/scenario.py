@@ -29,7 +29,7 @@ from datetime import date
 
 from storyline_service.application import Caller
 from storyline_service.bootstrap import Runtime
-from tests.helpers import backfill
+from tests.helpers import backfill, importing
 
 COLUMNS = [
     {"key": "TODO", "name": "To Do", "category": "TODO"},
@@ -58,7 +58,7 @@ def build_pay(runtime: Runtime) -> Pay:
     def b(when: str) -> Caller:
         return backfill("bob", f"2026-{when}")
 
-    app.create_board(a("01-01 08:00"), "PAY", "Payments", COLUMNS)
+    app.create_board(importing(a("01-01 08:00")), "PAY", "Payments", COLUMNS)
     app.grant_role(a("01-01 08:30"), "PAY", "bob", "ADMIN")
     for title, points in [
         ("Card form", 3),

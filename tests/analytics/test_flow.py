@@ -21,7 +21,7 @@ from storyline_service.analytics import (
 )
 from storyline_service.bootstrap import Runtime
 from tests.analytics.scenario import COLUMNS, build_pay
-from tests.helpers import ALICE, at, backfill
+from tests.helpers import ALICE, at, backfill, importing
 
 NOW = at("2026-02-04 12:00")
 
@@ -68,7 +68,7 @@ def test_story_times(runtime: Runtime) -> None:
 
 def test_reopened_story_has_no_cycle_time_until_done_again(runtime: Runtime) -> None:
     app = runtime.app
-    app.create_board(backfill("alice", "2026-01-01 08:00"), "OPS", "Ops")
+    app.create_board(importing(backfill("alice", "2026-01-01 08:00")), "OPS", "Ops")
     key = app.create_story(backfill("alice", "2026-01-01 09:00"), "OPS", "Patch")
     app.move_story(backfill("alice", "2026-01-01 10:00"), key, "IN_PROGRESS")
     app.move_story(backfill("alice", "2026-01-01 12:00"), key, "DONE")
@@ -120,7 +120,7 @@ def test_cumulative_flow_counts_each_column_at_end_of_day(runtime: Runtime) -> N
 
 def test_a_column_turned_done_completes_the_stories_in_it(runtime: Runtime) -> None:
     app = runtime.app
-    app.create_board(backfill("alice", "2026-01-01 08:00"), "OPS", "Ops")
+    app.create_board(importing(backfill("alice", "2026-01-01 08:00")), "OPS", "Ops")
     key = app.create_story(backfill("alice", "2026-01-01 09:00"), "OPS", "Patch")
     app.move_story(backfill("alice", "2026-01-01 10:00"), key, "IN_PROGRESS")
     columns = [

@@ -19,7 +19,7 @@ from storyline_service import analytics
 from storyline_service.application import Caller
 from storyline_service.bootstrap import Runtime
 from tests.analytics import reference
-from tests.helpers import at
+from tests.helpers import at, importing
 
 COLUMNS = [
     {"key": "TODO", "name": "To Do", "category": "TODO"},
@@ -75,7 +75,7 @@ def run(runtime: Runtime, board: str, steps: list[tuple[tuple[Any, ...], int]]) 
         return in_state("ACTIVE") + in_state("PLANNED")
 
     setup = Caller("alice", occurred_at=clock)
-    app.create_board(setup, board, "Random", COLUMNS)
+    app.create_board(importing(setup), board, "Random", COLUMNS)
     app.grant_role(setup, board, "bob", "ADMIN")
     created = 0
     for (kind, *args), gap in steps:

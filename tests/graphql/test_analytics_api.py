@@ -305,6 +305,20 @@ def test_forecast(server: Server, pay: Pay) -> None:
     assert "no closed sprints" in nothing["reason"]
 
 
+def test_a_forecast_cannot_run_away_or_overflow(server: Server, pay: Pay) -> None:
+    # Sprints 3 and 4 completed 10 and 0 points: 10^12 points would take 10^11 simulated sprints.
+    far = dict(server.post(FORECAST, {"key": "PAY", "input": {"remainingPoints": 1e12, "lastSprints": 2}}))
+    result = far["board"]["forecast"]
+    assert "more than 1000 sprints" in result["reason"]
+    assert [result[f"{kind}P{q}"] for kind in ("sprints", "date") for q in (50, 85, 95)] == [None] * 6
+    # Near the last date there is, the dates past it are unknown rather than an OverflowError.
+    late = analytics.forecast(
+        server.runtime.engine, "PAY", 4, last_sprints=2, seed=7, today=date(9999, 12, 1)
+    )
+    assert late.sprints_p95 == 5 and late.date_p50 == date(9999, 12, 1) + timedelta(days=late.sprints_p50 * 5)
+    assert late.date_p95 is None
+
+
 @pytest.mark.parametrize(
     ("input", "message"),
     [

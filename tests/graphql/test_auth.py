@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from graphql import parse
-from storyline_graphql.cost import query_cost, rate_units
+from storyline_graphql.cost import list_bounds, query_cost, rate_units
 from storyline_graphql.schema import build_schema
 from storyline_service.application import Caller
 from storyline_service.settings import Settings
@@ -138,7 +138,8 @@ def cost_and_units_of(query: str, variables: dict[str, object] | None = None) ->
     document = parse(query)
     operation, *fragments = document.definitions
     named = {fragment.name.value: fragment for fragment in fragments}  # type: ignore[attr-defined]
-    cost = query_cost(schema, operation, named, variables or {}, max_page_size=500)  # type: ignore[arg-type]
+    bounds = list_bounds(Settings())
+    cost = query_cost(schema, operation, named, variables or {}, 500, bounds)  # type: ignore[arg-type]
     return cost, rate_units(schema, operation, named, cost)  # type: ignore[arg-type]
 
 

@@ -225,7 +225,7 @@ CASES: dict[str, Case] = {
     "createStory epic of another board": Case(
         "createStory",
         lambda w: {"boardKey": w.board, "title": "T", "epicKey": w.other_epic},
-        "VALIDATION",
+        "NOT_FOUND",
         "epicKey",
     ),
     "updateStory unknown story": Case("updateStory", NO_STORY, "NOT_FOUND", "storyKey"),
@@ -259,7 +259,7 @@ CASES: dict[str, Case] = {
         "rankStory", lambda w: {"storyKey": w.todo, "before": f"{w.board}-999"}, "NOT_FOUND", "before"
     ),
     "rankStory neighbour on another board": Case(
-        "rankStory", lambda w: {"storyKey": w.todo, "after": w.other_story}, "VALIDATION", "after"
+        "rankStory", lambda w: {"storyKey": w.todo, "after": w.other_story}, "NOT_FOUND", "after"
     ),
     "rankStory stale version": Case(
         "rankStory", stale(lambda w: {"storyKey": w.todo, "before": w.doing}), "CONFLICT"
@@ -282,7 +282,7 @@ CASES: dict[str, Case] = {
     "createEpic blank title": Case("createEpic", board(title=" "), "VALIDATION", "title"),
     "setStoryEpic unknown epic": Case("setStoryEpic", story(TODO, epicKey="XX-E1"), "NOT_FOUND", "epicKey"),
     "setStoryEpic epic of another board": Case(
-        "setStoryEpic", lambda w: {"storyKey": w.todo, "epicKey": w.other_epic}, "VALIDATION", "epicKey"
+        "setStoryEpic", lambda w: {"storyKey": w.todo, "epicKey": w.other_epic}, "NOT_FOUND", "epicKey"
     ),
     "setStoryEpic stale version": Case(
         "setStoryEpic", stale(lambda w: {"storyKey": w.todo, "epicKey": w.epic}), "CONFLICT"

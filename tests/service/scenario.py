@@ -6,7 +6,7 @@ from datetime import date
 
 from storyline_service.application import Caller
 from storyline_service.bootstrap import Runtime
-from tests.helpers import backfill
+from tests.helpers import backfill, importing
 
 
 def script_history(runtime: Runtime) -> str:
@@ -16,7 +16,7 @@ def script_history(runtime: Runtime) -> str:
     def by(actor: str, when: str) -> Caller:
         return backfill(actor, f"2026-10-{when}")
 
-    app.create_board(by("alice", "01 09:00"), "PAY", "Payments", None)
+    app.create_board(importing(by("alice", "01 09:00")), "PAY", "Payments", None)
     app.grant_role(by("alice", "01 09:05"), "PAY", "bob", "ADMIN")
     app.configure_columns(
         by("alice", "01 09:10"),

@@ -18,7 +18,7 @@ from storyline_service.application import Caller, Storyline
 from storyline_service.bootstrap import Runtime
 from storyline_service.queries import Reads
 from storyline_service.settings import Settings
-from tests.helpers import ALICE, at, backfill
+from tests.helpers import ALICE, at, backfill, importing
 
 
 def head(runtime: Runtime) -> int:
@@ -137,7 +137,7 @@ def test_idempotent_retry_returns_the_first_result_and_records_nothing(runtime: 
 
 def test_backfill_is_accepted_in_order_and_refused_out_of_order(runtime: Runtime) -> None:
     app = runtime.app
-    app.create_board(backfill("alice", "2026-09-01 09:00"), "PAY", "Payments")
+    app.create_board(importing(backfill("alice", "2026-09-01 09:00")), "PAY", "Payments")
     key = app.create_story(backfill("alice", "2026-09-02 10:00"), "PAY", "Imported")
     app.move_story(backfill("alice", "2026-09-03 10:00"), key, "IN_PROGRESS")
     assert story(runtime, key).last_occurred_at == at("2026-09-03 10:00")

@@ -54,8 +54,8 @@ def test_verify_reports_a_tampered_read_model(runtime: Runtime) -> None:
     assert any("tampered" in line for line in differences)
 
 
-class Crash(Exception):
-    pass
+class Crash(BaseException):
+    """A kill mid-batch: not an error of an event, so the projector does not retry around it."""
 
 
 def crashing_history(after_writes: int) -> History:

@@ -14,6 +14,7 @@ from typing import Protocol
 import psycopg
 from psycopg import sql
 
+from storyline_service.projections.failures import ProjectionStopped
 from storyline_service.projections.runner import Projector
 from storyline_service.settings import Settings
 
@@ -72,6 +73,8 @@ def run_projector(
             feed = feed or feed_for(projector, settings, stop)
             projector.catch_up()
             feed.wait(poll_seconds)
+        except ProjectionStopped:
+            stop.wait(poll_seconds)  # logged once when it stopped; the event is retried, never skipped
         except Exception:
             log.exception("projector: will retry in %s s", poll_seconds)
             if isinstance(feed, ListenFeed):

@@ -15,6 +15,7 @@ from storyline_service.application import Storyline
 from storyline_service.projections.audit import AuditLog
 from storyline_service.projections.base import Projection
 from storyline_service.projections.current import CurrentState
+from storyline_service.projections.failures import ProjectionFailure, ProjectionStopped, database_unavailable
 from storyline_service.projections.history import History
 from storyline_service.readmodels import ProjectionTracking, table_of
 
@@ -34,6 +35,10 @@ def apply_batch(projection: Projection, conn: Connection, events: list[tuple[int
         if notification_id > after and projection.handles(event):
             projection.apply(conn, event, notification_id)
     projection.end_batch(conn, events[-1][0])
+
+
+class ReadModelsStopped(ReadModelsBehind):
+    """Projecting is stopped at an event that cannot be projected; see ``Projector.failure``."""
 
 
 class AlreadyProjected(Exception):
@@ -59,6 +64,8 @@ class Projector:
         self.lock = threading.Lock()
         # Wakes waiters (subscriptions, read-your-writes) when positions move.
         self.advanced = threading.Condition()
+        # The event projecting is stopped at, while it is; its batch is retried on every pass.
+        self.failure: ProjectionFailure | None = None
 
     def setup(self) -> None:
         """Creates tracking rows for projections that have none yet."""
@@ -84,21 +91,71 @@ class Projector:
         try:
             more, reached = True, 0
             while more:
-                more, reached = self._step()
+                try:
+                    more, reached = self._step()
+                except Exception as error:
+                    if database_unavailable(error):
+                        raise
+                    more, reached = self._isolate()
+                self.failure = None
         finally:
             self.lock.release()
         with self.advanced:
             self.advanced.notify_all()
         return reached
 
-    def _step(self) -> tuple[bool, int]:
-        """Projects one batch into every projection, in one transaction.
+    def _isolate(self) -> tuple[bool, int]:
+        """A batch failed: projects its events one at a time, so that every event before a faulty
+        one is projected and the faulty one is named. Raises ProjectionStopped at it."""
+        more, reached = True, 0
+        for _ in range(self.batch_size):
+            known = self.positions()
+            position = min(known.get(p.name, 0) for p in self.projections)
+            try:
+                more, reached = self._step(limit=1)
+            except Exception as error:
+                if database_unavailable(error):
+                    raise
+                [(faulty, event)] = self.read(position, limit=1)
+                failure = ProjectionFailure.of(faulty, event, error)
+                if failure != self.failure:
+                    log.error("projecting stopped: %s", failure.describe(), exc_info=error)
+                self.failure = failure
+                raise ProjectionStopped(failure) from error
+            if not more:
+                break
+        return more, reached
+
+    def probe(self) -> ProjectionFailure | None:
+        """For another process (`projections status`): tries the next event of each projection
+        behind the log in a transaction it rolls back, and names it if it cannot be projected."""
+        known = self.positions()
+        for projection in self.projections:
+            position = known.get(projection.name, 0)
+            pending = self.read(position, limit=1)
+            if not pending:
+                continue
+            trial = type(projection)()  # a clean memory, so the live one stays untouched
+            with self.engine.connect() as conn:
+                transaction = conn.begin()
+                try:
+                    apply_batch(trial, conn, pending, after=position)
+                except Exception as error:
+                    if database_unavailable(error):
+                        raise
+                    return ProjectionFailure.of(pending[0][0], pending[0][1], error)
+                finally:
+                    transaction.rollback()
+        return None
+
+    def _step(self, limit: int | None = None) -> tuple[bool, int]:
+        """Projects one batch (of ``limit`` events at most) into every projection, in one transaction.
 
         Returns whether there may be more, and the position every projection has reached."""
         known = self.positions()
         positions = {p.name: known.get(p.name, 0) for p in self.projections}
         reached = min(positions.values())
-        events = self.read(reached)
+        events = self.read(reached, limit)
         if not events:
             return False, reached
         last = events[-1][0]
@@ -118,7 +175,7 @@ class Projector:
             for projection in behind:
                 projection.forget()  # it remembers rows that were rolled back
             raise
-        return len(events) == self.batch_size, last
+        return len(events) == (limit or self.batch_size), last
 
     @staticmethod
     def _claim(conn: Connection, positions: dict[str, int], new: int) -> bool:
@@ -155,6 +212,11 @@ class Projector:
             remaining = deadline - time.monotonic()
             try:
                 reached = self.catch_up(timeout=max(remaining, 0))
+            except ProjectionStopped as stopped:
+                raise ReadModelsStopped(
+                    f"the change was recorded (event {position}), but the read models are stopped: "
+                    f"{stopped.failure.describe()}"
+                ) from stopped
             except Exception as error:
                 # The command is recorded whatever happens here; say so rather than fail it.
                 log.exception("projecting after event %s failed", position)

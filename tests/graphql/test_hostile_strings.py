@@ -1,0 +1,197 @@
+"""Hostile strings in every string field of every mutation, on both backends (hypothesis).
+
+Each attempt must end in one of two ways: a typed error with nothing recorded, or
+recorded events that every projection accepts (the server stays ready and keeps
+taking writes). Mutations and their string fields come from the served schema;
+BASE_INPUTS gives each mutation a valid input to put the hostile string into.
+A mutation added later without an entry in BASE_INPUTS fails
+`test_every_mutation_has_a_base_input`: add one there to have it covered.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from graphql import (
+    GraphQLInputObjectType,
+    GraphQLInputType,
+    GraphQLList,
+    GraphQLScalarType,
+    get_named_type,
+    get_nullable_type,
+)
+from storyline_graphql.schema import build_schema
+from storyline_service.settings import Settings
+from tests.graphql.conftest import INPUT_TYPES, Server, create_board, create_story, mutate, new_board_key
+
+Path = tuple[str | int, ...]
+SCHEMA = build_schema(Settings())._schema
+MUTATIONS = SCHEMA.mutation_type.fields if SCHEMA.mutation_type else {}
+COLUMNS = [
+    {"key": "TODO", "name": "To Do", "category": "TODO"},
+    {"key": "DOING", "name": "Doing", "category": "IN_PROGRESS"},
+    {"key": "DONE", "name": "Done", "category": "DONE"},
+]
+
+
+@dataclass
+class World:
+    board: str
+    story: str
+    other: str  # another story on the board, to rank against
+    spare: str  # archived by archiveStory's base input, so the others stay open
+    epic: str
+    sprint: str
+    next_sprint: str
+
+
+BASE_INPUTS: dict[str, Callable[[World], dict[str, Any]]] = {
+    "createBoard": lambda w: {"key": new_board_key(), "name": "Board", "columns": COLUMNS},
+    "configureColumns": lambda w: {"boardKey": w.board, "columns": COLUMNS},
+    "grantRole": lambda w: {"boardKey": w.board, "user": "carol", "role": "MEMBER"},
+    "revokeRole": lambda w: {"boardKey": w.board, "user": "carol"},
+    "createStory": lambda w: {
+        "boardKey": w.board,
+        "title": "T",
+        "description": "D",
+        "labels": ["l"],
+        "assignee": "bob",
+        "epicKey": w.epic,
+    },
+    "updateStory": lambda w: {"storyKey": w.story, "title": "T", "description": "D", "labels": ["l"]},
+    "estimateStory": lambda w: {"storyKey": w.story, "points": 3},
+    "assignStory": lambda w: {"storyKey": w.story, "assignee": "bob"},
+    "moveStory": lambda w: {"storyKey": w.story, "toColumn": "DOING"},
+    "rankStory": lambda w: {"storyKey": w.story, "before": w.other, "after": None},
+    "blockStory": lambda w: {"storyKey": w.story, "reason": "waiting"},
+    "unblockStory": lambda w: {"storyKey": w.story},
+    "archiveStory": lambda w: {"storyKey": w.spare},
+    "setStoryEpic": lambda w: {"storyKey": w.story, "epicKey": w.epic},
+    "createEpic": lambda w: {"boardKey": w.board, "title": "E"},
+    "createSprint": lambda w: {
+        "boardKey": w.board,
+        "name": "S",
+        "goal": "G",
+        "startDate": "2030-01-01",
+        "endDate": "2030-01-14",
+    },
+    "updateSprint": lambda w: {"sprintId": w.sprint, "name": "S", "goal": "G"},
+    "addStoryToSprint": lambda w: {"sprintId": w.sprint, "storyKey": w.story},
+    "removeStoryFromSprint": lambda w: {"sprintId": w.sprint, "storyKey": w.story},
+    "startSprint": lambda w: {"sprintId": w.sprint},
+    "completeSprint": lambda w: {"sprintId": w.sprint, "carryOverTo": w.next_sprint},
+}
+
+
+def string_paths(input_type: GraphQLInputType, prefix: Path = ()) -> list[Path]:
+    """Where strings go in an input: fields of type String or ID, in lists and nested inputs."""
+    nullable = get_nullable_type(input_type)  # type: ignore[arg-type]
+    inner = get_named_type(input_type)
+    if isinstance(nullable, GraphQLList):
+        return string_paths(nullable.of_type, (*prefix, 0))
+    if isinstance(inner, GraphQLScalarType):
+        return [prefix] if inner.name in ("String", "ID") else []
+    if isinstance(inner, GraphQLInputObjectType):
+        return [p for name, field in inner.fields.items() for p in string_paths(field.type, (*prefix, name))]
+    return []  # enums
+
+
+TARGETS = [
+    (name, path) for name, field in MUTATIONS.items() for path in string_paths(field.args["input"].type)
+]
+
+
+def put(value: Any, path: Path, hostile: str) -> Any:
+    """``value`` with ``hostile`` at ``path``; lists get it in their first place."""
+    if not path:
+        return hostile
+    head, rest = path[0], path[1:]
+    if isinstance(head, int):
+        items = list(value or [None])
+        items[0] = put(items[0], rest, hostile)
+        return items
+    return {**(value or {}), head: put((value or {}).get(head), rest, hostile)}
+
+
+SPECIALS = [
+    "\x00", "\x01", "\x1b", "\x7f", "\x85", "\x9f", "\n", "\r", "\t", "\u2028", "\u202e", "\u2066",
+    "\ufeff", "\ufffe", "\ud800", "\udfff", "\U0001f389", "'", '"', "\\", "%", "_", "-", " ",
+]  # fmt: skip
+hostile_strings = st.one_of(
+    st.text(alphabet=st.characters(exclude_categories=()), max_size=30),  # lone surrogates too
+    st.text(alphabet=st.sampled_from([*SPECIALS, "A", "b", "1"]), min_size=1, max_size=12),
+    st.sampled_from(["", " " * 3, "x" * 20_001, "DONE", "TODO\n", "PAY-1\x00", "a" * 201]),
+)
+
+
+def test_every_mutation_has_a_base_input() -> None:
+    """New mutations must come with a valid base input here, or they escape the property below."""
+    assert set(BASE_INPUTS) == set(MUTATIONS)
+    assert {name for name, _ in TARGETS} <= set(INPUT_TYPES)
+
+
+@pytest.fixture(scope="module")
+def world(server: Server) -> World:
+    board = create_board(server, columns=COLUMNS)
+    mutate(server, "grantRole", {"boardKey": board, "user": "bob", "role": "MEMBER"}, "board { key }")
+    epic = mutate(server, "createEpic", {"boardKey": board, "title": "E"}, "epic { key }")["epic"]["key"]
+
+    def sprint(name: str) -> str:
+        input = {"boardKey": board, "name": name, "startDate": "2030-01-01", "endDate": "2030-01-14"}
+        return str(mutate(server, "createSprint", input, "sprint { id }")["sprint"]["id"])
+
+    return World(
+        board=board,
+        story=create_story(server, board),
+        other=create_story(server, board),
+        spare=create_story(server, board),
+        epic=epic,
+        sprint=sprint("S1"),
+        next_sprint=sprint("S2"),
+    )
+
+
+def post_raw(server: Server, query: str, variables: dict[str, Any]) -> httpx.Response:
+    # Encoded here with ASCII escapes: a lone surrogate travels as \ud800, as any JSON client may send it.
+    body = json.dumps({"query": query, "variables": variables})
+    headers = {**server.auth("alice"), "Content-Type": "application/json"}
+    return httpx.post(f"{server.url}/graphql", content=body, headers=headers, timeout=60)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(target=st.sampled_from(TARGETS), hostile=hostile_strings)
+def test_hostile_strings_give_typed_errors_or_events_every_projection_accepts(
+    server: Server, world: World, target: tuple[str, Path], hostile: str
+) -> None:
+    name, path = target
+    input = put(BASE_INPUTS[name](world), path, hostile)
+    query = (
+        f"mutation($input: {INPUT_TYPES[name]}!) {{ {name}(input: $input) "
+        "{ errors { code message field } } }"
+    )
+    head = server.head()
+    response = post_raw(server, query, {"input": input})
+    assert response.status_code in (200, 400), response.text
+    body = response.json()
+    if body.get("errors"):  # refused before the command ran: a GraphQL error, never an internal one
+        codes = [error.get("extensions", {}).get("code") for error in body["errors"]]
+        assert "INTERNAL_SERVER_ERROR" not in codes and "READ_MODELS_STOPPED" not in codes, body
+        assert server.head() == head
+        return
+    errors = body["data"][name]["errors"]
+    if errors:
+        [error] = errors
+        assert error["code"] in {"VALIDATION", "NOT_FOUND", "CONFLICT", "INVALID_TRANSITION", "FORBIDDEN"}
+        assert server.head() == head, (name, path, hostile, error)
+        return
+    # Recorded: the command returned after the projections took its events (read-your-writes).
+    ready = httpx.get(f"{server.url}/readyz", timeout=30).json()
+    assert ready["status"] != "stopped", (name, path, hostile, ready)
