@@ -277,3 +277,21 @@ def test_a_board_recorded_before_placements_gets_one_derived_from_its_stories(ru
     assert_invariants(runtime, "OLD")
     app.rank_story(ALICE, "OLD-2", before="OLD-3", after="OLD-1")  # between the former twins
     assert_invariants(runtime, "OLD")
+
+
+def test_verify_reports_read_model_rows_that_break_the_boards_rules(runtime: Runtime) -> None:
+    app = runtime.app
+    app.create_board(ALICE, "PAY", "Payments", columns(review_limit=1))
+    one, two, three = (app.create_story(ALICE, "PAY", title) for title in ("One", "Two", "Three"))
+    app.move_story(ALICE, one, "REVIEW")
+    current = next(p for p in runtime.projector.projections if p.name == "current")
+    assert verify(runtime.projector, current) == []
+    shared = app.repository.get(story_id(one)).rank
+    with runtime.write_engine.begin() as conn:
+        row = stories_table.c.key
+        conn.execute(stories_table.update().where(row == two).values(column="REVIEW", rank=shared))
+        conn.execute(stories_table.update().where(row == three).values(column="GONE"))
+    problems = verify(runtime.projector, current)
+    assert "stories: PAY REVIEW holds 2 stories, over its WIP limit of 1" in problems
+    assert f"stories: 2 open stories of PAY share the rank {shared!r}" in problems
+    assert "stories: PAY-3 is in column GONE, which its board does not have" in problems
