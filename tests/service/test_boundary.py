@@ -10,6 +10,7 @@ from itertools import chain
 from typing import Any
 
 import pytest
+from eventsourcing.application import project_aggregate
 from sqlalchemy import select
 
 from storyline_domain.base import StorylineAggregate
@@ -295,3 +296,21 @@ def test_verify_reports_read_model_rows_that_break_the_boards_rules(runtime: Run
     assert "stories: PAY REVIEW holds 2 stories, over its WIP limit of 1" in problems
     assert f"stories: 2 open stories of PAY share the rank {shared!r}" in problems
     assert "stories: PAY-3 is in column GONE, which its board does not have" in problems
+
+
+def test_a_placement_loads_the_same_from_snapshots_and_from_its_events(runtime: Runtime) -> None:
+    app = runtime.app
+    app.create_board(ALICE, "PAY", "Payments")
+    keys = [app.create_story(ALICE, "PAY", f"story {n}") for n in range(3)]
+    for n in range(60):
+        app.move_story(ALICE, keys[n % 3], ("IN_PROGRESS", "DONE", "TODO")[(n // 3) % 3])
+    assert app.snapshots is not None and list(app.snapshots.get(placement_id("PAY")))
+    fresh = Storyline(runtime.settings.eventsourcing_env())
+    try:
+        reloaded = fresh.repository.get(placement_id("PAY"))
+    finally:
+        fresh.close()
+    from_events = project_aggregate(None, app.events.get(placement_id("PAY")))
+    assert vars(reloaded) == vars(from_events) == vars(app.repository.get(placement_id("PAY")))
+    assert reloaded.version > 60
+    assert_invariants(runtime, "PAY")
