@@ -236,8 +236,9 @@ class Storyline(Application[UUID]):
 
         def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
             story, board = self._story_on_board(story_key, caller, Role.MEMBER, expected_version)
-            rank = None if before is None and after is None else self._neighbour_ranks(story, before, after)
             placement = load_placement(self, board, stamp)
+            ranked = before is not None or after is not None
+            rank = self._neighbour_ranks(story, placement, before, after) if ranked else None
             rules.move_story(board, placement, story, to_column, stamp, rank)
             return story.key, [story, placement]
 
@@ -259,8 +260,8 @@ class Storyline(Application[UUID]):
 
         def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
             story, board = self._story_on_board(story_key, caller, Role.MEMBER, expected_version)
-            ranks = self._neighbour_ranks(story, before, after)
             placement = load_placement(self, board, stamp)
+            ranks = self._neighbour_ranks(story, placement, before, after)
             rules.rank_story(placement, story, *ranks, stamp)
             return story.key, [story, placement]
 
@@ -527,13 +528,17 @@ class Storyline(Application[UUID]):
         return other
 
     def _neighbour_ranks(
-        self, story: Story, before: str | None, after: str | None
+        self, story: Story, placement: Placement, before: str | None, after: str | None
     ) -> tuple[str | None, str | None]:
-        """The ranks of the stories named as ``before`` and ``after``."""
+        """The ranks of the stories named as ``before`` and ``after``, as the placement has them
+        (an archived story is not on it and keeps its last rank)."""
         if story.key in (before, after):
             raise ValidationError("a story cannot rank against itself", field="before")
         upper, lower = self._neighbour(story, before, "before"), self._neighbour(story, after, "after")
-        return (upper.rank if upper else None, lower.rank if lower else None)
+        return (
+            (placement.rank_of(upper.key) or upper.rank) if upper else None,
+            (placement.rank_of(lower.key) or lower.rank) if lower else None,
+        )
 
     def _story_command(
         self,
