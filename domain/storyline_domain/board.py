@@ -169,16 +169,9 @@ class Board(StorylineAggregate):
     def first_column(self, category: StatusCategory) -> str:
         return next(column["key"] for column in self.columns if column["category"] == category)
 
-    def configure_columns(
-        self, columns: list[Column], occupied: set[str], stamp: Stamp, limits: Limits = DEFAULT_LIMITS
-    ) -> None:
+    def configure_columns(self, columns: list[Column], stamp: Stamp, limits: Limits = DEFAULT_LIMITS) -> None:
+        """Columns already checked against the stories in them (``rules.configure_columns``)."""
         cleaned = validate_columns(columns, limits)
-        kept = {column["key"] for column in cleaned}
-        stranded = sorted(occupied - kept)
-        if stranded:
-            raise ValidationError(
-                f"columns {', '.join(stranded)} still hold stories; move them first", field="columns"
-            )
         self._record(self.ColumnsConfigured, stamp, columns=cleaned, previous=self.columns)
 
     def grant_role(self, user: str, role: Role, stamp: Stamp) -> None:
@@ -250,10 +243,15 @@ class KeySequence(StorylineAggregate):
     def create(cls, board_key: str, stamp: Stamp) -> KeySequence:
         return cls._create(cls.Created, id=key_sequence_id(board_key), board_key=board_key, **stamp.fields())
 
-    def issue_story_key(self, stamp: Stamp) -> tuple[str, str]:
-        number, rank = self.last_story_number + 1, rank_after(self.last_rank)
-        self._record(self.StoryNumberIssued, stamp, number=number, rank=rank)
-        return f"{self.board_key}-{number}", rank
+    @property
+    def next_story_key(self) -> str:
+        return f"{self.board_key}-{self.last_story_number + 1}"
+
+    def issue_story_key(self, stamp: Stamp, rank: str | None = None) -> tuple[str, str]:
+        """The next key, and ``rank`` (as the board's placement gave it) or one after the last issued."""
+        key, rank = self.next_story_key, rank or rank_after(self.last_rank)
+        self._record(self.StoryNumberIssued, stamp, number=self.last_story_number + 1, rank=rank)
+        return key, rank
 
     def issue_epic_key(self, stamp: Stamp, limits: Limits = DEFAULT_LIMITS) -> str:
         if self.last_epic_number >= limits.max_epics:

@@ -3,11 +3,22 @@ the caller saves everything that changed in one atomic save."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from storyline_domain.base import Stamp, StorylineAggregate, check_occurred_at
-from storyline_domain.board import Board, StatusCategory
+from storyline_domain.board import Board, Column, KeySequence, StatusCategory, validate_columns
 from storyline_domain.errors import ValidationError
+from storyline_domain.limits import DEFAULT_LIMITS, Limits
+from storyline_domain.placement import Placement, check_rank_request
 from storyline_domain.sprint import Sprint, SprintState
 from storyline_domain.story import Story
+
+RankRequest = tuple[str | None, str | None] | None  # the ranks of 'before' and 'after'
+
+
+def _column_name(board: Board, key: str) -> str:
+    column = board.column(key)
+    return column["name"] if column else key
 
 
 def _check_times(stamp: Stamp, *aggregates: StorylineAggregate | None) -> None:
@@ -44,10 +55,63 @@ def remove_story_from_sprint(story: Story, sprint: Sprint, stamp: Stamp) -> None
     story.change_sprint(None, stamp)
 
 
-def archive_story(story: Story, sprint: Sprint | None, stamp: Stamp) -> None:
-    """Archived stories leave their open sprint but keep their history."""
+def create_story(
+    board: Board,
+    sequence: KeySequence,
+    placement: Placement,
+    fields: dict[str, Any],
+    points: float | None,
+    assignee: str | None,
+    epic_key: str | None,
+    stamp: Stamp,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Story:
+    """A new story with the board's next key, at the bottom of the ranks in its first TODO column."""
+    column = board.first_column(StatusCategory.TODO)
+    key, rank = sequence.next_story_key, placement.bottom_rank()
+    story = Story.create(board, key, rank, fields, points, assignee, epic_key, stamp, limits)  # checks fields
+    placement.place(key, column, rank, _column_name(board, column), stamp)
+    sequence.issue_story_key(stamp, rank)
+    return story
+
+
+def move_story(
+    board: Board, placement: Placement, story: Story, to_column: str, stamp: Stamp, rank: RankRequest = None
+) -> None:
+    """Moves the story, and with ``rank`` (before, after) ranks it in the same change."""
+    story.check_open()
+    _check_times(stamp, story)
+    if rank is not None:
+        check_rank_request(*rank)  # before anything is recorded
+    placement.move(story.key, to_column, _column_name(board, to_column), stamp)
+    story.move(to_column, stamp)
+    if rank is not None:
+        rank_story(placement, story, *rank, stamp)
+
+
+def rank_story(
+    placement: Placement, story: Story, before: str | None, after: str | None, stamp: Stamp
+) -> None:
+    """Ranks the story just above the rank ``before`` and/or just below the rank ``after``."""
+    story.check_open()
+    _check_times(stamp, story)
+    story.rerank(placement.rank(story.key, before, after, stamp), stamp)
+
+
+def configure_columns(
+    board: Board, placement: Placement, columns: list[Column], stamp: Stamp, limits: Limits = DEFAULT_LIMITS
+) -> None:
+    cleaned = validate_columns(columns, limits)
+    _check_times(stamp, board)
+    placement.configure(cleaned, stamp)
+    board.configure_columns(cleaned, stamp, limits)
+
+
+def archive_story(story: Story, sprint: Sprint | None, placement: Placement, stamp: Stamp) -> None:
+    """Archived stories leave their open sprint and the board's ranks but keep their history."""
     _check_times(stamp, story, sprint)
     story.archive(stamp)
+    placement.archive(story.key, stamp)
     if sprint is not None and sprint.state != SprintState.CLOSED and story.key in sprint.members:
         sprint.remove_story(story.key, story.points, stamp)
         story.change_sprint(None, stamp)

@@ -12,7 +12,6 @@ from storyline_domain.board import NAMESPACE, Board, StatusCategory, clean_text
 from storyline_domain.errors import (
     InvalidTransitionError,
     ValidationError,
-    WipLimitError,
 )
 from storyline_domain.limits import DEFAULT_LIMITS, Limits
 from storyline_domain.text import check_text
@@ -266,17 +265,9 @@ class Story(StorylineAggregate):
         if assignee != self.assignee:
             self._record(self.Assigned, stamp, previous=self.assignee, assignee=assignee)
 
-    def move(self, board: Board, to_column: str, stories_in_column: int, stamp: Stamp) -> None:
-        """Moves the story; ``stories_in_column`` is the destination's current count."""
+    def move(self, to_column: str, stamp: Stamp) -> None:
+        """Records the move; the board's placement decides whether it may happen (``rules.move_story``)."""
         self.check_open()
-        column = board.column(to_column)
-        if column is None:
-            raise ValidationError(f"board {board.key} has no column {to_column}", field="toColumn")
-        if to_column == self.column:
-            return
-        limit = column["wip_limit"]
-        if limit is not None and stories_in_column >= limit:
-            raise WipLimitError(f"{column['name']} is at its WIP limit of {limit}", field="toColumn")
         self._record(self.Moved, stamp, from_column=self.column, to_column=to_column)
 
     def rerank(self, rank: str, stamp: Stamp) -> None:

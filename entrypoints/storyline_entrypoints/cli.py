@@ -110,7 +110,8 @@ def projections_rebuild(
 def projections_verify(
     name: str | None = typer.Argument(None, help="One projection; all when omitted"),
 ) -> None:
-    """Compares each read model with a fresh replay of the log and prints any difference."""
+    """Compares each read model with a fresh replay of the log, checks the rules that span a
+    board's stories (WIP limits, distinct ranks, existing columns) and prints what is wrong."""
     runtime = _open(read_your_writes=False)
     try:
         failed = False

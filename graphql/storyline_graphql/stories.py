@@ -240,6 +240,12 @@ class AssignStoryInput(VersionedInput):
 class MoveStoryInput(VersionedInput):
     story_key: str
     to_column: str = strawberry.field(description="A column key.")
+    before: str | None = strawberry.field(
+        default=None, description="Optional: also rank it just above this story, in the same command."
+    )
+    after: str | None = strawberry.field(
+        default=None, description="Optional: also rank it just below this story, in the same command."
+    )
 
 
 @strawberry.input
@@ -335,7 +341,9 @@ class StoryMutations:
         return await story_payload(
             info,
             input,
-            lambda caller: app.move_story(caller, input.story_key, input.to_column, input.expected_version),
+            lambda caller: app.move_story(
+                caller, input.story_key, input.to_column, input.expected_version, input.before, input.after
+            ),
         )
 
     @strawberry.mutation

@@ -7,12 +7,12 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import JSONTranscoder, RecordConflictError, Transcoding
-from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from storyline_domain import rules
 from storyline_domain.base import Stamp, StorylineAggregate
@@ -32,11 +32,12 @@ from storyline_domain.errors import (
     NotFoundError,
     ValidationError,
 )
-from storyline_domain.ranking import rank_between
+from storyline_domain.placement import Placement
 from storyline_domain.sprint import Sprint
 from storyline_domain.story import Story, story_id
 from storyline_domain.text import check_text
 from storyline_service.guards import BACKFILL_NEEDS_IMPORT, Policy
+from storyline_service.placing import StoryCreation, load_placement
 from storyline_service.receipts import CommandReceipt, receipt_id
 
 A = TypeVar("A", bound=StorylineAggregate)
@@ -51,18 +52,6 @@ class Caller:
     idempotency_key: str | None = None
     occurred_at: datetime | None = None  # backfill; None means now
     superuser: bool = False  # the bootstrap admin, ADMIN on every board
-
-
-class BoardReads(Protocol):
-    """The few read-model questions that commands need answered."""
-
-    def stories_in_column(self, board_key: str, column: str) -> int: ...
-
-    def occupied_columns(self, board_key: str) -> set[str]: ...
-
-    def neighbour_rank(self, board_key: str, rank: str, exclude: str, *, above: bool) -> str | None:
-        """The closest rank strictly above (or below) ``rank``, ignoring story ``exclude``."""
-        ...
 
 
 class RaceLost(ConflictError):
@@ -80,10 +69,12 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
+# Commands on one board contend for its placement; backing off at random spreads
+# sixteen and more writers out, so each gets through in a few attempts.
 retry_lost_race = retry(
     retry=retry_if_exception_type(RaceLost),
-    stop=stop_after_attempt(20),
-    wait=wait_random(0, 0.02),
+    stop=stop_after_attempt(60),
+    wait=wait_random_exponential(multiplier=0.002, max=0.2),
     reraise=True,
 )
 
@@ -91,17 +82,10 @@ retry_lost_race = retry(
 class Storyline(Application[UUID]):
     name = "Storyline"
     # Long-lived aggregates load from their latest snapshot plus the events after it.
-    snapshotting_intervals = {Story: 50, Board: 50, Sprint: 50, KeySequence: 50}
+    snapshotting_intervals = {Story: 50, Board: 50, Sprint: 50, KeySequence: 50, Placement: 50}
 
-    def __init__(
-        self,
-        env: dict[str, str] | None = None,
-        *,
-        reads: BoardReads | None = None,
-        policy: Policy | None = None,
-    ) -> None:
+    def __init__(self, env: dict[str, str] | None = None, *, policy: Policy | None = None) -> None:
         super().__init__(env)
-        self.reads = reads
         self.policy = policy or Policy()
         # Called with the last notification id of each save (read-your-writes).
         self.on_recorded: Callable[[int], None] | None = None
@@ -119,15 +103,18 @@ class Storyline(Application[UUID]):
             self.policy.check_board_creator(caller.superuser, stamp.backfilled)
             if board_id(key) in self.repository:
                 raise ValidationError(f"board key {key} is taken", field="key")
-            cleaned = None if columns is None else as_columns(columns)
-            board = Board.create(key, name, cleaned, stamp, self.policy.limits)
-            return board.key, [board, KeySequence.create(board.key, stamp)]
+            board = Board.create(
+                key, name, None if columns is None else as_columns(columns), stamp, self.policy.limits
+            )
+            placement = Placement.create(board.key, board.columns, {}, stamp)
+            return board.key, [board, KeySequence.create(board.key, stamp), placement]
 
         try:
             return self._execute("createBoard", caller, dict(key=key, name=name, columns=columns), run)
         except RaceLost:
             raise ValidationError(f"board key {key} is taken", field="key") from None
 
+    @retry_lost_race
     def configure_columns(
         self,
         caller: Caller,
@@ -137,9 +124,9 @@ class Storyline(Application[UUID]):
     ) -> str:
         def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
             board = self._board(board_key, caller, Role.MANAGER, expected_version)
-            occupied = self._reads.occupied_columns(board_key)
-            board.configure_columns(as_columns(columns), occupied, stamp, self.policy.limits)
-            return board.key, [board]
+            placement = load_placement(self, board, stamp)
+            rules.configure_columns(board, placement, as_columns(columns), stamp, self.policy.limits)
+            return board.key, [board, placement]
 
         return self._execute("configureColumns", caller, dict(board_key=board_key, columns=columns), run)
 
@@ -191,17 +178,14 @@ class Storyline(Application[UUID]):
             board = self._board(board_key, caller, Role.MEMBER)
             if epic_key is not None:
                 self._epic_of_board(epic_key, board_key)
-            sequence = self._get(KeySequence, key_sequence_id(board_key), board_key)
-            key, rank = sequence.issue_story_key(stamp)
+            creation = StoryCreation.on(self, board, stamp)
             fields: dict[str, Any] = {"title": title, "type": type, "priority": priority}
             if description is not None:
                 fields["description"] = description
             if labels is not None:
                 fields["labels"] = labels
-            story = Story.create(
-                board, key, rank, fields, points, assignee, epic_key, stamp, self.policy.limits
-            )
-            return story.key, [sequence, story]
+            story = creation.new_story(fields, points, assignee, epic_key, stamp, self.policy.limits)
+            return story.key, creation.changed()
 
         return self._execute("createStory", caller, args, run)
 
@@ -241,17 +225,32 @@ class Storyline(Application[UUID]):
             lambda story, stamp: story.assign(assignee, stamp),
         )
 
+    @retry_lost_race
     def move_story(
-        self, caller: Caller, story_key: str, to_column: str, expected_version: int | None = None
+        self,
+        caller: Caller,
+        story_key: str,
+        to_column: str,
+        expected_version: int | None = None,
+        before: str | None = None,
+        after: str | None = None,
     ) -> str:
+        """Moves the story; with ``before`` and/or ``after`` also ranks it, in the same change."""
+
         def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
             story, board = self._story_on_board(story_key, caller, Role.MEMBER, expected_version)
-            count = self._reads.stories_in_column(story.board_key, to_column)
-            story.move(board, to_column, count, stamp)
-            return story.key, [story]
+            placement = load_placement(self, board, stamp)
+            ranked = before is not None or after is not None
+            rank = self._neighbour_ranks(story, placement, before, after) if ranked else None
+            rules.move_story(board, placement, story, to_column, stamp, rank)
+            return story.key, [story, placement]
 
-        return self._execute("moveStory", caller, {"story_key": story_key, "to_column": to_column}, run)
+        args: dict[str, str | None] = {"story_key": story_key, "to_column": to_column}
+        if before is not None or after is not None:  # fingerprints of plain moves stay as they were
+            args |= {"before": before, "after": after}
+        return self._execute("moveStory", caller, args, run)
 
+    @retry_lost_race
     def rank_story(
         self,
         caller: Caller,
@@ -262,25 +261,15 @@ class Storyline(Application[UUID]):
     ) -> str:
         """Ranks the story just above ``before`` and/or just below ``after``."""
 
-        def rank(story: Story, stamp: Stamp) -> None:
-            if before is None and after is None:
-                raise ValidationError("give 'before' or 'after'", field="before")
-            if story_key in (before, after):
-                raise ValidationError("a story cannot rank against itself", field="before")
-            upper = self._neighbour(story, before, "before")
-            lower = self._neighbour(story, after, "after")
-            if lower is None:
-                assert upper is not None
-                below = self._reads.neighbour_rank(story.board_key, upper.rank, story.key, above=True)
-                story.rerank(rank_between(below, upper.rank), stamp)
-            elif upper is None:
-                above = self._reads.neighbour_rank(story.board_key, lower.rank, story.key, above=False)
-                story.rerank(rank_between(lower.rank, above), stamp)
-            else:
-                story.rerank(rank_between(lower.rank, upper.rank), stamp)
+        def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
+            story, board = self._story_on_board(story_key, caller, Role.MEMBER, expected_version)
+            placement = load_placement(self, board, stamp)
+            ranks = self._neighbour_ranks(story, placement, before, after)
+            rules.rank_story(placement, story, *ranks, stamp)
+            return story.key, [story, placement]
 
-        return self._story_command(
-            "rankStory", caller, story_key, expected_version, {"before": before, "after": after}, rank
+        return self._execute(
+            "rankStory", caller, {"story_key": story_key, "before": before, "after": after}, run
         )
 
     def block_story(
@@ -300,12 +289,14 @@ class Storyline(Application[UUID]):
             "unblockStory", caller, story_key, expected_version, {}, lambda story, stamp: story.unblock(stamp)
         )
 
+    @retry_lost_race
     def archive_story(self, caller: Caller, story_key: str, expected_version: int | None = None) -> str:
         def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
-            story = self._story(story_key, caller, Role.MEMBER, expected_version)
+            story, board = self._story_on_board(story_key, caller, Role.MEMBER, expected_version)
             sprint = self._get(Sprint, story.sprint_id, "sprint") if story.sprint_id else None
-            rules.archive_story(story, sprint, stamp)
-            return story.key, [story, sprint] if sprint else [story]
+            placement = load_placement(self, board, stamp)
+            rules.archive_story(story, sprint, placement, stamp)
+            return story.key, [story, placement, sprint] if sprint else [story, placement]
 
         return self._execute("archiveStory", caller, dict(story_key=story_key), run)
 
@@ -429,11 +420,6 @@ class Storyline(Application[UUID]):
 
     # ----- plumbing -----
 
-    @property
-    def _reads(self) -> BoardReads:
-        assert self.reads is not None, "this command needs read models"
-        return self.reads
-
     def _execute(
         self,
         command: str,
@@ -547,6 +533,19 @@ class Storyline(Application[UUID]):
         if other.board_key != story.board_key:  # said exactly as for a missing story
             raise not_found(f"story {key}", field)
         return other
+
+    def _neighbour_ranks(
+        self, story: Story, placement: Placement, before: str | None, after: str | None
+    ) -> tuple[str | None, str | None]:
+        """The ranks of the stories named as ``before`` and ``after``, as the placement has them
+        (an archived story is not on it and keeps its last rank)."""
+        if story.key in (before, after):
+            raise ValidationError("a story cannot rank against itself", field="before")
+        upper, lower = self._neighbour(story, before, "before"), self._neighbour(story, after, "after")
+        return (
+            (placement.rank_of(upper.key) or upper.rank) if upper else None,
+            (placement.rank_of(lower.key) or lower.rank) if lower else None,
+        )
 
     def _story_command(
         self,

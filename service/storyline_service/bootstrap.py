@@ -44,7 +44,7 @@ def bootstrap(settings: Settings | None = None, *, read_your_writes: bool = True
     engines = create_engines(settings)
     create_tables(engines.write)
     reads = Reads(engines.read)
-    app = Storyline(settings.eventsourcing_env(), reads=reads, policy=settings.policy())
+    app = Storyline(settings.eventsourcing_env(), policy=settings.policy())
     projector = Projector(app, engines.derived, reader=engines.read)
     projector.setup()
     if read_your_writes:

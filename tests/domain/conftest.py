@@ -13,10 +13,12 @@ from uuid import UUID, uuid5
 
 import pytest
 
+from storyline_domain import rules
 from storyline_domain.base import Stamp, StorylineAggregate
 from storyline_domain.board import NAMESPACE, Board, Column, KeySequence
 from storyline_domain.epic import Epic
 from storyline_domain.errors import DomainError
+from storyline_domain.placement import Placement
 from storyline_domain.sprint import Sprint
 from storyline_domain.story import Story
 
@@ -125,18 +127,23 @@ def sprint_id(name: str) -> UUID:
 class Kit:
     """Builds drained aggregates for one board, stamped by one clock."""
 
-    def __init__(self, clock: Clock, board: Board, keys: KeySequence) -> None:
+    def __init__(self, clock: Clock, board: Board, keys: KeySequence, placement: Placement) -> None:
         self.clock = clock
         self.board = board
         self.keys = keys
+        self.placement = placement
 
     def story(self, title: str = "Pay by card", points: float | None = None, **fields: Any) -> Story:
         stamp = self.clock.stamp()
-        key, rank = self.keys.issue_story_key(stamp)
-        self.keys.collect_events()
-        story = Story.create(self.board, key, rank, {"title": title, **fields}, points, None, None, stamp)
-        story.collect_events()
+        story = rules.create_story(
+            self.board, self.keys, self.placement, {"title": title, **fields}, points, None, None, stamp
+        )
+        drain(self.keys, self.placement, story)
         return story
+
+    def move(self, story: Story, column: str) -> None:
+        """Moves the story as the service does, through the board's placement."""
+        rules.move_story(self.board, self.placement, story, column, self.clock.stamp())
 
     def sprint(self, name: str = "Sprint 1", board_key: str | None = None) -> Sprint:
         sprint = Sprint.create(
@@ -164,9 +171,9 @@ def new_kit(clock: Clock, key: str = "PAY", columns: list[Column] | None = None)
     stamp = clock.stamp()
     board = Board.create(key, f"{key} board", columns, stamp)
     keys = KeySequence.create(key, stamp)
-    board.collect_events()
-    keys.collect_events()
-    return Kit(clock, board, keys)
+    placement = Placement.create(key, board.columns, {}, stamp)
+    drain(board, keys, placement)
+    return Kit(clock, board, keys, placement)
 
 
 @pytest.fixture

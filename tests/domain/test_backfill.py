@@ -137,4 +137,4 @@ def test_a_refused_backfill_on_archive_records_nothing_on_the_story(kit: Kit) ->
         match="earlier than the last",
         untouched=[story, sprint],
     ):
-        rules.archive_story(story, sprint, kit.clock.stamp(occurred_at=between))
+        rules.archive_story(story, sprint, kit.placement, kit.clock.stamp(occurred_at=between))

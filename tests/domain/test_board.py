@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from storyline_domain import rules
 from storyline_domain.board import DEFAULT_COLUMNS, Board, Role, board_id
 from storyline_domain.errors import ValidationError
 from tests.domain.conftest import Clock, Kit, assert_stamped, column, drain, event_types, recorded, refused
@@ -130,7 +131,7 @@ def test_configure_columns_records_new_and_previous(kit: Kit) -> None:
     columns = [column("TODO", TODO, "To Do"), column("REVIEW", DOING, wip_limit=2), column("DONE", DONE)]
     stamp = kit.clock.stamp()
 
-    board.configure_columns(columns, occupied={"TODO", "DONE"}, stamp=stamp)
+    rules.configure_columns(board, kit.placement, columns, stamp)
 
     events = recorded(board)
     assert event_types(events) == [Board.ColumnsConfigured]
@@ -142,22 +143,26 @@ def test_configure_columns_records_new_and_previous(kit: Kit) -> None:
 
 
 def test_configure_columns_refuses_to_drop_columns_that_hold_stories(kit: Kit) -> None:
+    kit.move(kit.story(), "IN_PROGRESS")
+    drain(kit.placement)
     columns = [column("TODO", TODO), column("DONE", DONE)]
     with refused(
         ValidationError,
         code="VALIDATION",
         field="columns",
         match="IN_PROGRESS still hold stories",
-        untouched=[kit.board],
+        untouched=[kit.board, kit.placement],
     ):
-        kit.board.configure_columns(columns, occupied={"TODO", "IN_PROGRESS"}, stamp=kit.clock.stamp())
+        rules.configure_columns(kit.board, kit.placement, columns, kit.clock.stamp())
 
 
 def test_configure_columns_may_drop_empty_columns(kit: Kit) -> None:
-    kit.board.configure_columns(
-        [column("TODO", TODO), column("DONE", DONE)], occupied={"DONE"}, stamp=kit.clock.stamp()
+    kit.move(kit.story(), "DONE")
+    rules.configure_columns(
+        kit.board, kit.placement, [column("TODO", TODO), column("DONE", DONE)], kit.clock.stamp()
     )
     assert [c["key"] for c in kit.board.columns] == ["TODO", "DONE"]
+    assert kit.placement.limits == {"TODO": None, "DONE": None}
 
 
 def test_configure_columns_validates_like_create(kit: Kit) -> None:
@@ -165,9 +170,9 @@ def test_configure_columns_validates_like_create(kit: Kit) -> None:
     with refused(
         ValidationError, code="VALIDATION", field="columns.1.wipLimit", match="WIP", untouched=[kit.board]
     ):
-        kit.board.configure_columns(columns, occupied=set(), stamp=kit.clock.stamp())
+        rules.configure_columns(kit.board, kit.placement, columns, kit.clock.stamp())
     with refused(ValidationError, code="VALIDATION", field="columns", match="TODO", untouched=[kit.board]):
-        kit.board.configure_columns([column("DONE", DONE)], occupied=set(), stamp=kit.clock.stamp())
+        rules.configure_columns(kit.board, kit.placement, [column("DONE", DONE)], kit.clock.stamp())
 
 
 # ----- roles -----

@@ -10,6 +10,7 @@ from eventsourcing.application import project_aggregate
 from storyline_domain import rules
 from storyline_domain.board import Board, KeySequence, Role
 from storyline_domain.epic import Epic
+from storyline_domain.placement import Placement
 from storyline_domain.sprint import Sprint
 from storyline_domain.story import Story
 from tests.domain.conftest import Clock, column, recorded, replay, sprint_id
@@ -23,23 +24,20 @@ def test_every_aggregate_replays_to_equal_state(clock: Clock) -> None:
 
     board = Board.create("PAY", "Payments", None, clock.stamp())
     keys = KeySequence.create("PAY", clock.stamp())
+    placement = Placement.create("PAY", board.columns, {}, clock.stamp())
     board.grant_role("bob", Role.MANAGER, clock.stamp())
     board.grant_role("carol", Role.MEMBER, clock.stamp())
     board.revoke_role("carol", clock.stamp())
-    board.configure_columns(
-        [
-            column("TODO", "TODO", "To Do"),
-            column("DOING", "IN_PROGRESS", wip_limit=3),
-            column("DONE", "DONE"),
-        ],
-        occupied=set(),
-        stamp=clock.stamp(),
-    )
+    columns = [
+        column("TODO", "TODO", "To Do"),
+        column("DOING", "IN_PROGRESS", wip_limit=3),
+        column("DONE", "DONE"),
+    ]
+    rules.configure_columns(board, placement, columns, clock.stamp())
 
     def new_story(title: str, points: float | None) -> Story:
-        stamp = clock.stamp("bob")
-        key, rank = keys.issue_story_key(stamp)
-        return Story.create(board, key, rank, {"title": title, "labels": ["api"]}, points, None, None, stamp)
+        fields = {"title": title, "labels": ["api"]}
+        return rules.create_story(board, keys, placement, fields, points, None, None, clock.stamp("bob"))
 
     one, two = new_story("One", 3), new_story("Two", None)
     epic = Epic.create("PAY", keys.issue_epic_key(clock.stamp()), "Payments", None, clock.stamp())
@@ -48,7 +46,7 @@ def test_every_aggregate_replays_to_equal_state(clock: Clock) -> None:
     one.set_epic(epic.key, clock.stamp())
     one.block("bank", clock.stamp())
     one.unblock(clock.stamp())
-    two.rerank("0", clock.stamp())
+    rules.rank_story(placement, two, one.rank, None, clock.stamp())
     two.estimate(5, clock.stamp())
 
     start, end = date(2024, 3, 4), date(2024, 3, 15)
@@ -57,14 +55,15 @@ def test_every_aggregate_replays_to_equal_state(clock: Clock) -> None:
     rules.add_story_to_sprint(one, sprint, None, clock.stamp())
     rules.add_story_to_sprint(two, sprint, None, clock.stamp())
     rules.start_sprint(board, sprint, [one, two], clock.stamp())
-    one.move(board, "DONE", 0, clock.stamp())
-    two.move(board, "DOING", 0, clock.stamp())
+    rules.move_story(board, placement, one, "DONE", clock.stamp())
+    rules.move_story(board, placement, two, "DOING", clock.stamp())
     rules.complete_sprint(board, sprint, [one, two], following, clock.stamp())
-    rules.archive_story(two, following, clock.stamp())
+    rules.archive_story(two, following, placement, clock.stamp())
 
     aggregates: dict[str, Any] = {
         "board": board,
         "keys": keys,
+        "placement": placement,
         "one": one,
         "two": two,
         "epic": epic,

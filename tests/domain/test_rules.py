@@ -75,7 +75,7 @@ def test_a_story_done_in_a_closed_sprint_may_join_another(kit: Kit) -> None:
     story, first, second = kit.story(), kit.sprint("Sprint 1"), kit.sprint("Sprint 2")
     rules.add_story_to_sprint(story, first, None, kit.clock.stamp())
     rules.start_sprint(kit.board, first, [story], kit.clock.stamp())
-    story.move(kit.board, "DONE", 0, kit.clock.stamp())
+    kit.move(story, "DONE")
     rules.complete_sprint(kit.board, first, [story], None, kit.clock.stamp())
     assert story.sprint_id == first.id  # a done story stays with its closed sprint
     drain(story, first, second)
@@ -157,7 +157,7 @@ def test_archiving_a_story_removes_it_from_its_open_sprint(kit: Kit) -> None:
     rules.add_story_to_sprint(story, sprint, None, kit.clock.stamp())
     drain(story, sprint)
     stamp = kit.clock.stamp()
-    rules.archive_story(story, sprint, stamp)
+    rules.archive_story(story, sprint, kit.placement, stamp)
 
     story_events, sprint_events = recorded(story), recorded(sprint)
     assert event_types(story_events) == [Story.Archived, Story.SprintChanged]
@@ -171,11 +171,11 @@ def test_archiving_a_story_keeps_it_in_its_closed_sprint(kit: Kit) -> None:
     story, sprint = kit.story(), kit.sprint()
     rules.add_story_to_sprint(story, sprint, None, kit.clock.stamp())
     rules.start_sprint(kit.board, sprint, [story], kit.clock.stamp())
-    story.move(kit.board, "DONE", 0, kit.clock.stamp())
+    kit.move(story, "DONE")
     rules.complete_sprint(kit.board, sprint, [story], None, kit.clock.stamp())
     drain(story, sprint)
 
-    rules.archive_story(story, sprint, kit.clock.stamp())
+    rules.archive_story(story, sprint, kit.placement, kit.clock.stamp())
     assert event_types(recorded(story)) == [Story.Archived]
     assert recorded(sprint) == []
     assert (story.sprint_id, sprint.members) == (sprint.id, ["PAY-1"])
@@ -183,7 +183,7 @@ def test_archiving_a_story_keeps_it_in_its_closed_sprint(kit: Kit) -> None:
 
 def test_archiving_a_story_outside_sprints(kit: Kit) -> None:
     story = kit.story()
-    rules.archive_story(story, None, kit.clock.stamp())
+    rules.archive_story(story, None, kit.placement, kit.clock.stamp())
     assert event_types(recorded(story)) == [Story.Archived]
 
 
@@ -199,7 +199,7 @@ def test_archiving_an_archived_story_is_refused(kit: Kit) -> None:
         match="PAY-1 is archived",
         untouched=[story, sprint],
     ):
-        rules.archive_story(story, sprint, kit.clock.stamp())
+        rules.archive_story(story, sprint, kit.placement, kit.clock.stamp())
 
 
 # ----- starting: one active sprint per board, commitment -----
@@ -310,8 +310,8 @@ def started_sprint(kit: Kit) -> tuple[Sprint, Story, Story, Story]:
     for story in (done, doing, todo):
         rules.add_story_to_sprint(story, sprint, None, kit.clock.stamp())
     rules.start_sprint(kit.board, sprint, [done, doing, todo], kit.clock.stamp())
-    done.move(kit.board, "DONE", 0, kit.clock.stamp())
-    doing.move(kit.board, "IN_PROGRESS", 0, kit.clock.stamp())
+    kit.move(done, "DONE")
+    kit.move(doing, "IN_PROGRESS")
     drain(sprint, kit.board, done, doing, todo)
     return sprint, done, doing, todo
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from storyline_domain.board import StatusCategory
-from storyline_domain.errors import InvalidTransitionError, ValidationError, WipLimitError
+from storyline_domain.errors import InvalidTransitionError, ValidationError
 from storyline_domain.story import Story
 from tests.domain.conftest import (
     Clock,
@@ -171,7 +171,6 @@ def test_commands_that_change_nothing_record_nothing(kit: Kit) -> None:
     story.update({"title": " Same ", "labels": ["a", "a"], "type": "STORY"}, kit.clock.stamp())
     story.estimate(3.0, kit.clock.stamp())
     story.assign(" bob ", kit.clock.stamp())
-    story.move(kit.board, "TODO", 99, kit.clock.stamp())
     story.rerank(story.rank, kit.clock.stamp())
     story.set_epic("PAY-E1", kit.clock.stamp())
 
@@ -190,70 +189,18 @@ def test_set_epic_records_previous(kit: Kit) -> None:
     assert (unlinked.previous, unlinked.epic_key) == ("PAY-E1", None)
 
 
-# ----- moves and WIP limits -----
-
-
-def wip_kit(clock: Clock, limit: int = 2) -> Kit:
-    return new_kit(
-        clock,
-        columns=[
-            column("TODO", "TODO"),
-            column("DOING", "IN_PROGRESS", "Doing", limit),
-            column("DONE", "DONE"),
-        ],
-    )
+# ----- moves (WIP limits and columns: test_placement.py) -----
 
 
 def test_move_records_from_and_to_column(kit: Kit) -> None:
     story = kit.story()
     stamp = kit.clock.stamp()
-    story.move(kit.board, "IN_PROGRESS", 0, stamp)
+    story.move("IN_PROGRESS", stamp)
     events = recorded(story)
     assert event_types(events) == [Story.Moved]
     assert_stamped(events, stamp)
     assert (events[0].from_column, events[0].to_column) == ("TODO", "IN_PROGRESS")
     assert story.column == "IN_PROGRESS"
-
-
-def test_move_to_unknown_column_is_refused(kit: Kit) -> None:
-    story = kit.story()
-    with refused(
-        ValidationError,
-        code="VALIDATION",
-        field="toColumn",
-        match="board PAY has no column QA",
-        untouched=[story],
-    ):
-        story.move(kit.board, "QA", 0, kit.clock.stamp())
-
-
-@pytest.mark.parametrize("already_there", [2, 3])
-def test_move_into_a_column_at_its_wip_limit_is_refused(clock: Clock, already_there: int) -> None:
-    kit = wip_kit(clock, limit=2)
-    story = kit.story()
-    with refused(
-        WipLimitError,
-        code="WIP_LIMIT",
-        field="toColumn",
-        match="Doing is at its WIP limit of 2",
-        untouched=[story],
-    ):
-        story.move(kit.board, "DOING", already_there, kit.clock.stamp())
-
-
-@pytest.mark.parametrize("already_there", [0, 1])
-def test_move_into_a_column_below_its_wip_limit_is_allowed(clock: Clock, already_there: int) -> None:
-    kit = wip_kit(clock, limit=2)
-    story = kit.story()
-    story.move(kit.board, "DOING", already_there, kit.clock.stamp())
-    assert event_types(recorded(story)) == [Story.Moved]
-    assert story.column == "DOING"
-
-
-def test_columns_without_a_limit_take_any_number(kit: Kit) -> None:
-    story = kit.story()
-    story.move(kit.board, "DONE", 10_000, kit.clock.stamp())
-    assert story.column == "DONE"
 
 
 # ----- blocking -----
@@ -344,7 +291,7 @@ def test_archived_story_refuses_changes(kit: Kit, command: str) -> None:
         "update": lambda: story.update({"title": "New"}, stamp),
         "estimate": lambda: story.estimate(8, stamp),
         "assign": lambda: story.assign("bob", stamp),
-        "move": lambda: story.move(kit.board, "DONE", 0, stamp),
+        "move": lambda: story.move("DONE", stamp),
         "rerank": lambda: story.rerank("zz", stamp),
         "block": lambda: story.block("again", stamp),
         "unblock": lambda: story.unblock(stamp),

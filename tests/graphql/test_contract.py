@@ -52,8 +52,6 @@ PENDING: set[str] = {
     "Epic.slips is missing",
     "Epic.stories(before) is missing",
     "Epic.stories(last) is missing",
-    "MoveStoryInput.after is missing",
-    "MoveStoryInput.before is missing",
     "Mutation.configureCalendar is missing",
     "Mutation.createRisk is missing",
     "Mutation.createWebhook is missing",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -16,7 +17,6 @@ from storyline_domain.sprint import SprintState
 from storyline_domain.story import Story, story_id
 from storyline_service.application import Caller, Storyline
 from storyline_service.bootstrap import Runtime
-from storyline_service.queries import Reads
 from storyline_service.settings import Settings
 from tests.helpers import ALICE, at, backfill, importing
 
@@ -80,18 +80,20 @@ def test_stale_expected_version_is_a_conflict_and_records_nothing(runtime: Runti
     assert head(runtime) == before and story(runtime, key).points == 1.0
 
 
-class RacingReads(Reads):
-    """Lets another writer change the story between the command's read and its write."""
+class RacingStoryline(Storyline):
+    """Lets a rival command run between this command's decision and its write, once."""
 
-    def __init__(self, reads: Reads, rival: Storyline, key: str) -> None:
-        super().__init__(reads.engine)
-        self.rival, self.key, self.raced = rival, key, False
+    name = Storyline.name  # the same event store
 
-    def stories_in_column(self, board_key: str, column: str) -> int:
-        if not self.raced:
-            self.raced = True
-            self.rival.estimate_story(ALICE, self.key, 8)
-        return super().stories_in_column(board_key, column)
+    def __init__(self, settings: Settings, rival: Callable[[], object]) -> None:
+        super().__init__(settings.eventsourcing_env())
+        self.rival: Callable[[], object] | None = rival
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        if self.rival is not None:
+            rival, self.rival = self.rival, None
+            rival()
+        return super().save(*objs, **kwargs)
 
 
 def test_losing_a_concurrent_race_is_a_conflict_not_an_overwrite(
@@ -99,16 +101,20 @@ def test_losing_a_concurrent_race_is_a_conflict_not_an_overwrite(
 ) -> None:
     runtime.app.create_board(ALICE, "PAY", "Payments")
     key = runtime.app.create_story(ALICE, "PAY", "Story")
-    rival = Storyline(settings.eventsourcing_env())
-    loser = Storyline(settings.eventsourcing_env(), reads=RacingReads(runtime.reads, rival, key))
+    loser = RacingStoryline(settings, lambda: runtime.app.estimate_story(ALICE, key, 8))
     try:
-        with pytest.raises(ConflictError):
-            loser.move_story(ALICE, key, "IN_PROGRESS")
+        with pytest.raises(ConflictError) as error:
+            loser.move_story(ALICE, key, "IN_PROGRESS", expected_version=1)
+        assert error.value.field == "expectedVersion"  # the retry saw the rival's change
+        current = story(runtime, key)
+        assert current.points == 8.0 and current.column == "TODO" and current.version == 2
+        # Without an expected version the command is retried on the new state: both changes stand.
+        loser.rival = lambda: runtime.app.estimate_story(ALICE, key, 5)
+        loser.move_story(ALICE, key, "IN_PROGRESS")
     finally:
-        rival.close()
         loser.close()
     current = story(runtime, key)
-    assert current.points == 8.0 and current.column == "TODO" and current.version == 2
+    assert current.points == 5.0 and current.column == "IN_PROGRESS" and current.version == 4
 
 
 def test_idempotent_retry_returns_the_first_result_and_records_nothing(runtime: Runtime) -> None:

@@ -7,6 +7,7 @@ import time
 
 from storyline_service.bootstrap import bootstrap
 from storyline_service.projections.feed import run_projector
+from storyline_service.queries import StoryCriteria
 from storyline_service.settings import Settings
 from tests.helpers import ALICE
 
@@ -26,7 +27,7 @@ def test_a_worker_projects_what_another_writer_recorded(settings: Settings) -> N
         while min(worker.projector.positions().values()) < head and time.monotonic() < deadline:
             time.sleep(0.05)
         assert worker.projector.positions() == {"current": head, "history": head, "audit": head}
-        assert worker.reads.stories_in_column("PAY", "TODO") == 5
+        assert worker.reads.story_counts(["column"], [("TODO",)], StoryCriteria()) == {("TODO",): 5}
     finally:
         stop.set()
         thread.join()

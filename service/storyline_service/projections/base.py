@@ -59,6 +59,10 @@ class Projection:
     def apply(self, conn: Connection, event: DomainEventProtocol[Any], position: int) -> None:
         self.handlers[type(event)](self, conn, event, position)
 
+    def broken_invariants(self, conn: Connection) -> list[str]:
+        """Rules the projection's rows must keep whatever the log says; subclasses check theirs."""
+        return []
+
     def forget(self) -> None:
         """Drops everything remembered across batches; subclasses extend it."""
         self.through = None

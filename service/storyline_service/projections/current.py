@@ -12,6 +12,7 @@ from storyline_domain.sprint import Sprint, SprintState
 from storyline_domain.story import Story
 from storyline_service.projections.base import Projection, RowBuffer, collect_handlers, on
 from storyline_service.projections.changes import STORY_CHANGES, story_changes, story_created_fields
+from storyline_service.projections.invariants import broken_invariants
 from storyline_service.readmodels import BoardRow, ColumnRow, EpicRow, RoleRow, SprintRow, StoryRow, table_of
 
 
@@ -19,6 +20,9 @@ from storyline_service.readmodels import BoardRow, ColumnRow, EpicRow, RoleRow, 
 class CurrentState(Projection):
     name = "current"
     tables = [table_of(m) for m in (BoardRow, ColumnRow, RoleRow, StoryRow, SprintRow, EpicRow)]
+
+    def broken_invariants(self, conn: Connection) -> list[str]:
+        return broken_invariants(conn, self.t)
 
     def begin_batch(self, after: int) -> None:
         super().begin_batch(after)

@@ -85,7 +85,8 @@ def rebuild(projector: Projector, projections: list[Projection], progress: Progr
 
 
 def verify(projector: Projector, projection: Projection) -> list[str]:
-    """Differences between the live read model and a fresh replay of the log; empty when equal."""
+    """Differences between the live read model and a fresh replay of the log, and the rules its
+    rows break (WIP limits, shared ranks, stories in missing columns); empty when all is well."""
     projector.catch_up()
     with projector.lock, fresh_copy(projector, projection, "__verify") as fresh:
         replay(projector, [fresh], projector.positions().get(projection.name, 0))
@@ -93,6 +94,7 @@ def verify(projector: Projector, projection: Projection) -> list[str]:
         with projector.engine.connect() as conn:
             for name, live in projection.t.by_name.items():
                 differences += compare(conn, name, live, fresh.t[name])
+            differences += projection.broken_invariants(conn)
     return differences
 
 
