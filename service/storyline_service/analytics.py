@@ -13,15 +13,19 @@ import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from sqlalchemy import Connection, Date, Engine, Float, case, cast, func, or_, select
 
 from storyline_domain.board import StatusCategory
+from storyline_domain.calendar import TICK, days
 from storyline_domain.errors import NotFoundError, ValidationError
 from storyline_domain.sprint import SprintState
+from storyline_service.burndown import BurnPoint, working_day_burndown
+from storyline_service.cadence import board_cadence
+from storyline_service.calendars import calendar_of
 from storyline_service.readmodels import (
     BlockedIntervalRow,
     BoardVersionRow,
@@ -45,7 +49,6 @@ columns = ColumnRow.__table__  # type: ignore[attr-defined]
 DONE = StatusCategory.DONE.value
 IN_PROGRESS = StatusCategory.IN_PROGRESS.value
 HOUR = timedelta(hours=1)
-TICK = timedelta(microseconds=1)
 CHUNK = 500  # story keys per IN (...) query
 DEFAULT_FLOW_DAYS = 30
 MAX_SIMULATIONS = 100_000
@@ -85,16 +88,8 @@ class SprintReport:
     removed: list[ScopeChange]
     reestimated: list[Reestimate]
     carried_over: list[str]
+    carried_over_points: dict[str, float | None]  # as at completion
     scope_change_points: float
-
-
-@dataclass(frozen=True)
-class BurnPoint:
-    date: date
-    scope_points: float
-    completed_points: float
-    remaining_points: float
-    ideal_remaining_points: float
 
 
 @dataclass(frozen=True)
@@ -189,16 +184,6 @@ def total(points: Iterable[float | None]) -> float:
 
 def hours(delta: timedelta) -> float:
     return delta / HOUR
-
-
-def end_of_day(day: date) -> datetime:
-    """The last instant of a UTC day: a state 'at end of day' includes every event of that day."""
-    return datetime.combine(day + timedelta(days=1), time(), UTC) - TICK
-
-
-def days(first: date, last: date) -> Iterator[date]:
-    for offset in range((last - first).days + 1):
-        yield first + timedelta(days=offset)
 
 
 def chunks(keys: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -444,6 +429,7 @@ def _report(sprint: SprintHistory, now: datetime) -> SprintReport:
         removed=sorted(removed, key=by_time),
         reestimated=sorted(reestimated, key=by_time),
         carried_over=list(sprint.row.carried_over or {}),
+        carried_over_points=dict(sprint.row.carried_over or {}),
         scope_change_points=scope_change,
     )
 
@@ -455,39 +441,27 @@ def sprint_report(engine: Engine, sprint_id: str, now: datetime | None = None) -
     return _report(sprint, now or datetime.now(UTC))
 
 
-def _burndown(sprint: SprintHistory, today: date) -> list[BurnPoint]:
+def _burndown(conn: Connection, sprint: SprintHistory, now: datetime | date) -> list[BurnPoint]:
+    """A closed sprint burns down in the calendar it closed with; an open one in the current one."""
     row, completed_at = sprint.row, sprint.completed_at
     if row.state == SprintState.PLANNED:
         return []
-    last = completed_at.date() if completed_at is not None else today
-    planned_days = (row.end_date - row.start_date).days + 1
+    calendar = calendar_of(conn, row.board_key, completed_at)
+    today = calendar.day_of(now) if isinstance(now, datetime) else now
+
+    def measure(at: datetime) -> tuple[float, float]:
+        scope, done = sprint.completion_state(at) if at == completed_at else sprint.state_at(at)
+        return total(scope.values()), total(done.values())
+
     committed = total(sprint.commitment.values())
-    points = []
-    for day in days(row.start_date, last):
-        if completed_at is not None and day == completed_at.date():
-            scope, done = sprint.completion_state(completed_at)
-        else:
-            scope, done = sprint.state_at(end_of_day(day))
-        scope_points = total(scope.values())
-        done_points = total(done.values())
-        elapsed = (day - row.start_date).days + 1
-        points.append(
-            BurnPoint(
-                date=day,
-                scope_points=scope_points,
-                completed_points=done_points,
-                remaining_points=scope_points - done_points,
-                ideal_remaining_points=max(0.0, committed * (planned_days - elapsed) / planned_days),
-            )
-        )
-    return points
+    start, end = row.start_date, row.end_date
+    return working_day_burndown(start, end, committed, completed_at, calendar, today, measure)
 
 
 def burndown(engine: Engine, sprint_id: str, today: date | None = None) -> list[BurnPoint]:
-    """One point per UTC day from the planned start through completion (or ``today``)."""
+    """One point per day of the board's time zone from the planned start through completion (or today)."""
     with engine.connect() as conn:
-        sprint = load_sprint(conn, sprint_id)
-    return _burndown(sprint, today or datetime.now(UTC).date())
+        return _burndown(conn, load_sprint(conn, sprint_id), today or datetime.now(UTC))
 
 
 def sprint_report_and_burndown(
@@ -497,7 +471,7 @@ def sprint_report_and_burndown(
     now = now or datetime.now(UTC)
     with engine.connect() as conn:
         sprint = load_sprint(conn, sprint_id)
-    return _report(sprint, now), _burndown(sprint, now.date())
+        return _report(sprint, now), _burndown(conn, sprint, now)
 
 
 # ----- velocity and forecast -----
@@ -571,6 +545,7 @@ def forecast(
     with engine.connect() as conn:
         _current_columns(conn, board_key)  # the board must exist
         rows = _closed_sprints(conn, board_key, last_sprints)
+        cadence = board_cadence(conn, board_key, rows, today)
         remaining = (
             remaining_points
             if remaining_points is not None
@@ -594,9 +569,6 @@ def forecast(
             count += 1
         runs.append(count)
     runs.sort()
-    # A sprint lasts as long as the sampled sprints usually were planned to.
-    length = statistics.median_low((row.end_date - row.start_date).days + 1 for row in rows)
-    start = today or datetime.now(UTC).date()
     p50, p85, p95 = (_nearest_rank(runs, q) for q in (0.50, 0.85, 0.95))
     return Forecast(
         remaining_points=remaining,
@@ -604,9 +576,9 @@ def forecast(
         sprints_p50=p50,
         sprints_p85=p85,
         sprints_p95=p95,
-        date_p50=start + timedelta(days=p50 * length),
-        date_p85=start + timedelta(days=p85 * length),
-        date_p95=start + timedelta(days=p95 * length),
+        date_p50=cadence.finish_date(p50),
+        date_p85=cadence.finish_date(p85),
+        date_p95=cadence.finish_date(p95),
         reason=None,
     )
 

@@ -7,12 +7,14 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from storyline_domain.board import Board, StatusCategory
+from storyline_domain.calendar import WorkingCalendar
 from storyline_domain.sprint import Sprint, SprintState
 from storyline_domain.story import Story
 from storyline_service.projections.base import Projection, RowBuffer, collect_handlers, on
 from storyline_service.projections.changes import STORY_CHANGES, story_changes
 from storyline_service.readmodels import (
     BlockedIntervalRow,
+    BoardCalendarRow,
     BoardVersionRow,
     EstimateIntervalRow,
     SprintHistoryRow,
@@ -44,6 +46,7 @@ class History(Projection):
             EstimateIntervalRow,
             SprintMembershipRow,
             SprintHistoryRow,
+            BoardCalendarRow,
         )
     ]
 
@@ -93,6 +96,32 @@ class History(Projection):
             )
         )
         self.categories[event.key] = {c["key"]: c["category"] for c in event.columns}
+        conn.execute(
+            insert(self.t["board_calendars"]).values(
+                board_id=str(event.originator_id),
+                board_key=event.key,
+                valid_from=event.occurred_at,
+                calendar=WorkingCalendar().fields(),
+            )
+        )
+
+    @on(Board.CalendarConfigured)
+    def calendar_configured(self, conn: Connection, event: Board.CalendarConfigured, position: int) -> None:
+        calendars = self.t["board_calendars"]
+        board_id = str(event.originator_id)
+        key = conn.execute(
+            select(calendars.c.board_key).where(calendars.c.board_id == board_id).limit(1)
+        ).scalar_one()
+        conn.execute(
+            update(calendars)
+            .where(calendars.c.board_id == board_id, calendars.c.valid_to.is_(None))
+            .values(valid_to=event.occurred_at)
+        )
+        conn.execute(
+            insert(calendars).values(
+                board_id=board_id, board_key=key, valid_from=event.occurred_at, calendar=event.calendar
+            )
+        )
 
     @on(Board.ColumnsConfigured)
     def columns_configured(self, conn: Connection, event: Board.ColumnsConfigured, position: int) -> None:
