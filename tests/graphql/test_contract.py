@@ -29,7 +29,6 @@ PENDING: set[str] = {
     "Board.backlog(before) is missing",
     "Board.backlog(last) is missing",
     "Board.budget is missing",
-    "Board.calendar is missing",
     "Board.history(before) is missing",
     "Board.history(last) is missing",
     "Board.members is missing",
@@ -42,7 +41,6 @@ PENDING: set[str] = {
     "Board.stories(last) is missing",
     "Board.stories(orderBy) is missing",
     "Board.webhooks is missing",
-    "BurnPoint.workingDay is missing",
     "Column.stories(before) is missing",
     "Column.stories(last) is missing",
     "Epic.health is missing",
@@ -54,7 +52,6 @@ PENDING: set[str] = {
     "Epic.stories(last) is missing",
     "MoveStoryInput.after is missing",
     "MoveStoryInput.before is missing",
-    "Mutation.configureCalendar is missing",
     "Mutation.createRisk is missing",
     "Mutation.createWebhook is missing",
     "Mutation.deleteWebhook is missing",
@@ -81,7 +78,6 @@ PENDING: set[str] = {
     "type BoardChange is missing",
     "type BoardMember is missing",
     "type Budget is missing",
-    "type ConfigureCalendarInput is missing",
     "type CostBasis is missing",
     "type CreateRiskInput is missing",
     "type CreateWebhookInput is missing",
@@ -123,8 +119,6 @@ PENDING: set[str] = {
     "type WebhookDeliveryEdge is missing",
     "type WebhookPayload is missing",
     "type WebhookRefInput is missing",
-    "type Weekday is missing",
-    "type WorkingCalendar is missing",
 }
 
 
