@@ -37,6 +37,7 @@ NEEDED = {
     "velocity and forecast": {"Velocity", "Forecast"},
     "audit trail with filters": {"AuditTrail"},
     "live board": {"BoardEvents"},
+    "working calendar": {"BoardCalendar", "ConfigureCalendar"},
 }
 
 
