@@ -45,7 +45,8 @@ def test_demo_tells_one_coherent_story(runtime: Runtime) -> None:
                 "join stories s on s.key = m.story_key where m.left_reason = 'removed'"
             )
         ).all()
-        blocked = conn.execute(text("select key, sprint_id from stories where blocked_reason is not null")).all()
+        blocked_now = text("select key, sprint_id from stories where blocked_reason is not null")
+        blocked = conn.execute(blocked_now).all()
         active = conn.execute(text("select id from sprints where state = 'ACTIVE'")).scalar_one()
         sprint_days = conn.execute(text("select start_date, end_date from sprints")).all()
     assert removed == [("PAY-10", "REVIEW", None)]  # in the backlog, not done
