@@ -17,10 +17,10 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from typing import Any, Generic, NamedTuple, TypeVar
 
-from sqlalchemy import Connection, Date, Engine, Float, case, cast, func, or_, select
+from sqlalchemy import Connection, Engine, Float, case, cast, func, or_, select
 
 from storyline_domain.board import StatusCategory
-from storyline_domain.calendar import TICK, days
+from storyline_domain.calendar import TICK, WorkingCalendar, days
 from storyline_domain.errors import NotFoundError, ValidationError
 from storyline_domain.sprint import SprintState
 from storyline_service.burndown import BurnPoint, working_day_burndown
@@ -36,6 +36,7 @@ from storyline_service.readmodels import (
     StatusIntervalRow,
     StoryRow,
 )
+from storyline_service.zoned_days import as_day, day_in_zone
 
 memberships = SprintMembershipRow.__table__  # type: ignore[attr-defined]
 sprints = SprintHistoryRow.__table__  # type: ignore[attr-defined]
@@ -702,15 +703,18 @@ def flow(
             )
             .group_by(statuses.c.column)
         ).all()
+        calendar = calendar_of(conn, board_key)
         changes = [
-            *_changes_per_day(conn, board_key, statuses.c.entered_at, start, end, +1),
-            *_changes_per_day(conn, board_key, statuses.c.left_at, start, end, -1),
+            *_changes_per_day(conn, board_key, statuses.c.entered_at, (start, end), calendar, +1),
+            *_changes_per_day(conn, board_key, statuses.c.left_at, (start, end), calendar, -1),
         ]
     return FlowMetrics(
         throughput=len(timings),
         cycle_time=percentiles(c for c, _ in timings if c is not None),
         lead_time=percentiles(lead for _, lead in timings if lead is not None),
-        cumulative_flow=_cumulative_flow(workflow, base, changes, start, end),
+        cumulative_flow=_cumulative_flow(
+            workflow, base, changes, calendar.day_of(start), calendar.day_of(end - TICK)
+        ),
     )
 
 
@@ -762,37 +766,34 @@ def _hours_between(conn: Connection, earlier: Any, later: Any) -> Any:
     return func.round((func.julianday(later) - func.julianday(earlier)) * 86400, 3) / 3600
 
 
-def _utc_day(conn: Connection, moment: Any) -> Any:
-    """The UTC calendar day of a stored time, worked out by the database."""
-    if conn.dialect.name == "postgresql":
-        return cast(func.timezone("UTC", moment), Date)
-    return func.date(moment)  # SQLite keeps UTC times as text
-
-
 def _changes_per_day(
-    conn: Connection, board_key: str, moment: Any, start: datetime, end: datetime, sign: int
+    conn: Connection,
+    board_key: str,
+    moment: Any,
+    window: tuple[datetime, datetime],
+    calendar: WorkingCalendar,
+    sign: int,
 ) -> list[tuple[date, str, int]]:
     """(day, column, change in count) for the entries into (or exits from) columns in the window."""
-    day = _utc_day(conn, moment).label("day")
+    start, end = window
+    day = day_in_zone(conn, moment, calendar).label("day")
     query = (
         select(day, statuses.c.column, func.count())
         .where(statuses.c.board_key == board_key, moment >= start, moment < end)
         .group_by(day, statuses.c.column)
     )
-    return [
-        (value if isinstance(value, date) else date.fromisoformat(value), column, sign * count)
-        for value, column, count in conn.execute(query)
-    ]
+    return [(as_day(value, calendar), column, sign * count) for value, column, count in conn.execute(query)]
 
 
 def _cumulative_flow(
     workflow: list[dict[str, Any]],
     base: Sequence[Any],
     changes: list[tuple[date, str, int]],
-    start: datetime,
-    end: datetime,
+    first: date,
+    last: date,
 ) -> list[FlowDay]:
-    """Stories per column at the end of each day (the window's changes all fall before its end)."""
+    """Stories per column at the end of each day of the board's zone (the window's changes all fall
+    before its end)."""
     counts: dict[str, int] = {c["key"]: 0 for c in workflow}
     for column, count in base:
         counts[column] = counts.get(column, 0) + count
@@ -800,7 +801,7 @@ def _cumulative_flow(
     for day, column, change in changes:
         by_day[day].append((column, change))
     flow_days = []
-    for day in days(start.date(), (end - TICK).date()):
+    for day in days(first, last):
         for column, change in by_day[day]:
             counts[column] = counts.get(column, 0) + change
         flow_days.append(FlowDay(day, [ColumnCount(column, n) for column, n in counts.items()]))
