@@ -13,22 +13,15 @@ from storyline_service.application import Caller
 from storyline_service.bootstrap import Runtime, bootstrap
 from storyline_service.projections.rebuild import rebuild
 from tests.graphql.conftest import Server, mutate, new_board_key
+from tests.graphql.test_analytics_api import REPORT_FIELDS
 from tests.helpers import backfill
 
 # Only what belongs to the sprint's books: stories by key (a title is the story's, not the sprint's).
-CLOSED_BOOKS = """query($id: ID!) { sprint(id: $id) {
+CLOSED_BOOKS = f"""query($id: ID!) {{ sprint(id: $id) {{
   state completedAt
-  report {
-    committedCount committedPoints completedCount completedPoints committedCompletedPoints
-    commitmentReliability scopeChangePoints
-    added { story { key } points at actor }
-    removed { story { key } points at actor }
-    reestimated { story { key } from to at actor }
-    carriedOver { key }
-    carriedOverStories { story { key } points }
-  }
-  burndown { date scopePoints completedPoints remainingPoints idealRemainingPoints workingDay }
-} }"""
+  report {{ {REPORT_FIELDS} carriedOverStories {{ story {{ key }} points }} }}
+  burndown {{ date scopePoints completedPoints remainingPoints idealRemainingPoints workingDay }}
+}} }}"""
 CARRIED_TODAY = """query($id: ID!) { sprint(id: $id) { report { carriedOver { key points } } } }"""
 CALENDAR = (
     """query($key: String!) { board(key: $key) { version calendar { workingDays holidays timeZone } } }"""

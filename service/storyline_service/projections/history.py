@@ -105,29 +105,12 @@ class History(Projection):
             )
         )
 
-    @on(Board.CalendarConfigured)
-    def calendar_configured(self, conn: Connection, event: Board.CalendarConfigured, position: int) -> None:
-        calendars = self.t["board_calendars"]
+    def _next_board_version(self, conn: Connection, table: str, event: Any, **values: Any) -> str:
+        """Closes the board's open row of ``table`` (a history of its versions) at the event and
+        opens the next with ``values``; returns the board's key."""
+        versions = self.t[table]
         board_id = str(event.originator_id)
-        key = conn.execute(
-            select(calendars.c.board_key).where(calendars.c.board_id == board_id).limit(1)
-        ).scalar_one()
-        conn.execute(
-            update(calendars)
-            .where(calendars.c.board_id == board_id, calendars.c.valid_to.is_(None))
-            .values(valid_to=event.occurred_at)
-        )
-        conn.execute(
-            insert(calendars).values(
-                board_id=board_id, board_key=key, valid_from=event.occurred_at, calendar=event.calendar
-            )
-        )
-
-    @on(Board.ColumnsConfigured)
-    def columns_configured(self, conn: Connection, event: Board.ColumnsConfigured, position: int) -> None:
-        versions = self.t["board_versions"]
-        board_id = str(event.originator_id)
-        key = conn.execute(
+        key: str = conn.execute(
             select(versions.c.board_key).where(versions.c.board_id == board_id).limit(1)
         ).scalar_one()
         conn.execute(
@@ -136,10 +119,17 @@ class History(Projection):
             .values(valid_to=event.occurred_at)
         )
         conn.execute(
-            insert(versions).values(
-                board_id=board_id, board_key=key, valid_from=event.occurred_at, columns=event.columns
-            )
+            insert(versions).values(board_id=board_id, board_key=key, valid_from=event.occurred_at, **values)
         )
+        return key
+
+    @on(Board.CalendarConfigured)
+    def calendar_configured(self, conn: Connection, event: Board.CalendarConfigured, position: int) -> None:
+        self._next_board_version(conn, "board_calendars", event, calendar=event.calendar)
+
+    @on(Board.ColumnsConfigured)
+    def columns_configured(self, conn: Connection, event: Board.ColumnsConfigured, position: int) -> None:
+        key = self._next_board_version(conn, "board_versions", event, columns=event.columns)
         before = {c["key"]: c["category"] for c in event.previous}
         self.categories[key] = {c["key"]: c["category"] for c in event.columns}
         for column, category in self.categories[key].items():
