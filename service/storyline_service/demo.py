@@ -128,7 +128,7 @@ def load_demo(app: Storyline, today: date | None = None, seed: int = 7) -> DemoS
 
         plan: list[Step] = []
         last_day = min(end, today)
-        # Sprint 2 drops its second-to-last story unfinished, back to the backlog, on its second Monday.
+        # Sprint 2 drops its second-to-last story unfinished, back to To Do in the backlog, on day 8.
         dropped = members[-2] if number == 1 else None
         dropped_at = at(start + timedelta(days=7), 12)
         # The active sprint's story carried over from Sprint 3 is stuck: blocked since yesterday.
@@ -150,6 +150,7 @@ def load_demo(app: Storyline, today: date | None = None, seed: int = 7) -> DemoS
                 Step(at(start + timedelta(days=4), 10), "bob", app.move_story, (extra, "IN_PROGRESS")),
                 Step(at(start + timedelta(days=8), 16), "bob", app.move_story, (extra, "DONE")),
                 Step(dropped_at, "dave", app.remove_story_from_sprint, (sprint, dropped)),
+                Step(dropped_at + timedelta(minutes=1), "dave", app.move_story, (dropped, "TODO")),
             ]
         for step in sorted(plan):
             if step.when <= datetime.now(UTC):

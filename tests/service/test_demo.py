@@ -49,7 +49,7 @@ def test_demo_tells_one_coherent_story(runtime: Runtime) -> None:
         blocked = conn.execute(blocked_now).all()
         active = conn.execute(text("select id from sprints where state = 'ACTIVE'")).scalar_one()
         sprint_days = conn.execute(text("select start_date, end_date from sprints")).all()
-    assert removed == [("PAY-10", "REVIEW", None)]  # in the backlog, not done
+    assert removed == [("PAY-10", "TODO", None)]  # back in the backlog, not done
     assert blocked == [("PAY-17", active)]
     for start, end in sprint_days:  # two working weeks, Monday to Friday
         assert (date.fromisoformat(str(start)).weekday(), date.fromisoformat(str(end)).weekday()) == (0, 4)
