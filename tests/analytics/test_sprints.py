@@ -86,7 +86,8 @@ def test_sprint_3_finishes_the_twice_carried_story(runtime: Runtime) -> None:
     assert report.commitment_reliability == 1.0
     assert report.carried_over == []
     points = burndown(runtime.engine, pay.s3)
-    # 19 -> 23 Jan; planned 19-30 Jan (n = 12): ideal 10 * (12 - d) / 12.
+    # 19 -> 23 Jan; planned 19-30 Jan, n = 10 working days (the weekend of 24-25 Jan is not);
+    # 19-23 Jan are working days d = 1 to 5: ideal 10 * (10 - d) / 10.
     assert [(p.date.day, p.completed_points, p.remaining_points) for p in points] == [
         (19, 0, 10),
         (20, 2, 8),
@@ -94,9 +95,7 @@ def test_sprint_3_finishes_the_twice_carried_story(runtime: Runtime) -> None:
         (22, 10, 0),
         (23, 10, 0),
     ]
-    assert [p.ideal_remaining_points for p in points] == pytest.approx(
-        [10 * (12 - d) / 12 for d in range(1, 6)]
-    )
+    assert [p.ideal_remaining_points for p in points] == [9, 8, 7, 6, 5]
 
 
 def test_empty_sprint(runtime: Runtime) -> None:
