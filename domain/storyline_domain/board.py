@@ -9,6 +9,7 @@ from typing import Any, TypedDict
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from storyline_domain.base import Stamp, StorylineAggregate, check_occurred_at
+from storyline_domain.calendar import WorkingCalendar
 from storyline_domain.errors import InvalidTransitionError, ValidationError
 from storyline_domain.limits import DEFAULT_LIMITS, Limits
 from storyline_domain.ranking import rank_after
@@ -44,6 +45,8 @@ DEFAULT_COLUMNS: list[Column] = [
     {"key": "IN_PROGRESS", "name": "In Progress", "category": "IN_PROGRESS", "wip_limit": None},
     {"key": "DONE", "name": "Done", "category": "DONE", "wip_limit": None},
 ]
+
+DEFAULT_CALENDAR = WorkingCalendar().fields()
 
 
 @cache
@@ -92,7 +95,7 @@ def validate_columns(columns: list[Column], limits: Limits = DEFAULT_LIMITS) -> 
 
 
 class Board(StorylineAggregate):
-    """A team's board: its workflow columns, its roles and its one active sprint."""
+    """A team's board: its workflow columns, its roles, its one active sprint and its working calendar."""
 
     def __init__(self, key: str, name: str, columns: list[Column], actor: str) -> None:
         self.key = key
@@ -100,6 +103,7 @@ class Board(StorylineAggregate):
         self.columns = columns
         self.roles: dict[str, str] = {actor: Role.ADMIN.value}
         self.active_sprint_id: UUID | None = None
+        self.working_calendar = DEFAULT_CALENDAR
 
     class Created(StorylineAggregate.Created):
         key: str
@@ -112,6 +116,13 @@ class Board(StorylineAggregate):
 
         def apply(self, board: Board) -> None:
             board.columns = self.columns
+
+    class CalendarConfigured(StorylineAggregate.Event):
+        calendar: dict[str, Any]  # WorkingCalendar.fields()
+        previous: dict[str, Any]
+
+        def apply(self, board: Board) -> None:
+            board.working_calendar = self.calendar
 
     class RoleGranted(StorylineAggregate.Event):
         user: str
@@ -158,6 +169,12 @@ class Board(StorylineAggregate):
             cls.Created, id=board_id(key), key=key, name=name, columns=cleaned, **stamp.fields()
         )
 
+    @property
+    def calendar(self) -> dict[str, Any]:
+        """WorkingCalendar.fields(); boards snapshotted before calendars existed have the default one."""
+        found: dict[str, Any] = self.__dict__.get("working_calendar", DEFAULT_CALENDAR)
+        return found
+
     def column(self, key: str) -> Column | None:
         return next((column for column in self.columns if column["key"] == key), None)
 
@@ -173,6 +190,12 @@ class Board(StorylineAggregate):
         """Columns already checked against the stories in them (``rules.configure_columns``)."""
         cleaned = validate_columns(columns, limits)
         self._record(self.ColumnsConfigured, stamp, columns=cleaned, previous=self.columns)
+
+    def configure_calendar(self, calendar: WorkingCalendar, stamp: Stamp) -> None:
+        """Records the calendar if it differs from the current one. Closed sprints keep the
+        calendar they closed with: the read models look it up as of their completion."""
+        if calendar.fields() != self.calendar:
+            self._record(self.CalendarConfigured, stamp, calendar=calendar.fields(), previous=self.calendar)
 
     def grant_role(self, user: str, role: Role, stamp: Stamp) -> None:
         user = clean_text(user, "user", max_length=100, label="user name")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -147,6 +147,17 @@ class Sprint(StorylineAggregate):
     def check_open(self, field: str = "sprintId") -> None:
         if self.state == SprintState.CLOSED:
             raise InvalidTransitionError(f"sprint {self.name} is closed", field=field)
+
+    def check_books_open(self, occurred_at: datetime) -> None:
+        """A closed sprint's figures are final: nothing may be backfilled before its completion.
+
+        Called for a backfilled change to a story that was in the sprint when it closed."""
+        if self.state == SprintState.CLOSED and occurred_at < self.completed_at:
+            raise InvalidTransitionError(
+                f"sprint {self.name} closed at {self.completed_at.isoformat()}; its books are closed, "
+                f"so nothing can be recorded before then (occurredAt {occurred_at.isoformat()})",
+                field="occurredAt",
+            )
 
     def add_story(
         self, story_key: str, points: float | None, carried_from: UUID | None, stamp: Stamp

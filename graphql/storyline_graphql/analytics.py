@@ -103,6 +103,17 @@ class Reestimate:
         return story
 
 
+@strawberry.type(description="A story carried over from a closed sprint, with its points at completion.")
+class CarriedOverStory:
+    story_key: strawberry.Private[str]
+    points: float | None = strawberry.field(description="The story's points when the sprint completed.")
+
+    @strawberry.field
+    async def story(self, info: Info) -> LazyStory:
+        [story] = await stories_by_key(info, [self.story_key])
+        return story
+
+
 @strawberry.type(
     description="Retrospective of one sprint from its recorded history. 'Committed' = in the sprint "
     "when it started, with the points it had then. 'Completed' = in the sprint and in a DONE column "
@@ -131,6 +142,10 @@ class SprintReport:
         description="sum(added points) - sum(removed points) + sum(re-estimate deltas)."
     )
     carried_over_keys: strawberry.Private[list[str]]
+    carried_over_stories: list[CarriedOverStory] = strawberry.field(
+        description="carriedOver, each story with its points at completion: a closed sprint's books "
+        "do not change when the story is re-estimated later."
+    )
 
     @classmethod
     def from_result(cls, report: analytics.SprintReport) -> SprintReport:
@@ -141,6 +156,10 @@ class SprintReport:
             removed=[twin(ScopeChange, change) for change in report.removed],
             reestimated=[twin(Reestimate, change) for change in report.reestimated],
             carried_over_keys=report.carried_over,
+            carried_over_stories=[
+                CarriedOverStory(story_key=key, points=report.carried_over_points[key])
+                for key in report.carried_over
+            ],
         )
 
     @strawberry.field(description="In the sprint at completion but not in a DONE column; none while ACTIVE.")
@@ -149,8 +168,8 @@ class SprintReport:
 
 
 @strawberry.type(
-    description="One UTC day of a burndown, measured at the end of the day, or at completedAt on the "
-    f"completion day. Points; null points count as 0. {METRICS}"
+    description="One day of a burndown in the board's time zone, measured at the end of the day, or at "
+    f"completedAt on the completion day. Points; null points count as 0. {METRICS}"
 )
 class BurnPoint:
     date: date
@@ -160,8 +179,11 @@ class BurnPoint:
     )
     remaining_points: float = strawberry.field(description="scopePoints - completedPoints.")
     ideal_remaining_points: float = strawberry.field(
-        description="committedPoints * (1 - d/n), never below 0: n = days from startDate to endDate "
-        "inclusive, d = days from startDate to this date inclusive."
+        description="committedPoints * (1 - d/n), never below 0: n = working days from startDate to "
+        "endDate inclusive, d = working days from startDate to this date inclusive."
+    )
+    working_day: bool = strawberry.field(
+        description="A working day of the board's calendar; the ideal line only falls on working days."
     )
 
 
@@ -266,7 +288,8 @@ class Forecast:
     sprints_p85: int | None = strawberry.field(description="Sprints 85% of the simulations finished within.")
     sprints_p95: int | None = strawberry.field(description="Sprints 95% of the simulations finished within.")
     date_p50: date | None = strawberry.field(
-        description="Today (UTC) + sprintsP50 x the usual sprint length."
+        description="The end of sprintsP50 more sprints of the board's usual length (in working days), "
+        "after the active sprint's endDate, or today when none is active."
     )
     date_p85: date | None
     date_p95: date | None
@@ -415,8 +438,8 @@ class SprintAnalytics:
         return SprintReport.from_result(report)
 
     @strawberry.field(
-        description="One point per UTC day, from startDate through the completion date of a CLOSED "
-        f"sprint, or through today for an ACTIVE one; none while PLANNED. {METRICS}"
+        description="One point per day of the board's time zone, from startDate through the completion "
+        f"date of a CLOSED sprint, or through today for an ACTIVE one; none while PLANNED. {METRICS}"
     )
     async def burndown(self, info: Info) -> list[BurnPoint]:
         _, points = await self._analysis(info)

@@ -11,6 +11,7 @@ import strawberry
 
 from storyline_graphql.analytics import BoardAnalytics
 from storyline_graphql.audit import AuditEntry, audit_connection
+from storyline_graphql.calendars import BoardCalendar
 from storyline_graphql.common import (
     BackfillInput,
     Connection,
@@ -74,7 +75,7 @@ class Column:
 
 
 @strawberry.type
-class Board(BoardAnalytics, Node):
+class Board(BoardAnalytics, BoardCalendar, Node):
     id: strawberry.ID
     key: str
     name: str

@@ -39,7 +39,7 @@ from graphql import (
 )
 from storyline_graphql.analytics import MAX_FLOW_DAYS
 from storyline_graphql.context import Context
-from storyline_service.analytics import MAX_BURNDOWN_DAYS
+from storyline_service.burndown import MAX_BURNDOWN_DAYS
 from storyline_service.settings import Settings
 
 OBJECTS_PER_UNIT = 100  # a query of up to this many objects spends as much of the rate limit as a command

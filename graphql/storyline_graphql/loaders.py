@@ -16,6 +16,7 @@ from strawberry.dataloader import DataLoader
 from storyline_domain.errors import NotFoundError
 from storyline_service import analytics
 from storyline_service.auth import Access
+from storyline_service.burndown import BurnPoint
 from storyline_service.queries import AuditCriteria, EpicTotals, Keyset, Reads, Record, StoryCriteria
 
 K = TypeVar("K", bound=Hashable)
@@ -105,7 +106,7 @@ def _on_board(access: Access, row: Record) -> bool:
     return access.can_read(row.board_key)
 
 
-SprintAnalysis = tuple[analytics.SprintReport, list[analytics.BurnPoint]]
+SprintAnalysis = tuple[analytics.SprintReport, list[BurnPoint]]
 
 
 def sprint_analyses(engine: Engine, sprint_ids: Sequence[str]) -> dict[str, SprintAnalysis]:

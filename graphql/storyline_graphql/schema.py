@@ -27,6 +27,7 @@ from graphql import GraphQLError
 from storyline_graphql.analytics import ANALYTICS_TYPES
 from storyline_graphql.audit import AuditQuery, AuditSubscription, audit_sequence, load_audit_entry
 from storyline_graphql.boards import BoardMutations, BoardQuery, load_board
+from storyline_graphql.calendars import CalendarMutations
 from storyline_graphql.common import Node
 from storyline_graphql.context import Context, Info
 from storyline_graphql.cost import QueryCost
@@ -61,7 +62,9 @@ class NodeQuery:
 
 
 Query = merge_types("Query", (NodeQuery, BoardQuery, StoryQuery, SprintQuery, AuditQuery, *ANALYTICS_TYPES))
-Mutation = merge_types("Mutation", (BoardMutations, StoryMutations, EpicMutations, SprintMutations))
+Mutation = merge_types(
+    "Mutation", (BoardMutations, StoryMutations, EpicMutations, SprintMutations, CalendarMutations)
+)
 Subscription = merge_types("Subscription", (AuditSubscription,))
 
 

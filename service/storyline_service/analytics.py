@@ -13,15 +13,19 @@ import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from typing import Any, Generic, NamedTuple, TypeVar
 
-from sqlalchemy import Connection, Date, Engine, Float, case, cast, func, or_, select
+from sqlalchemy import Connection, Engine, Float, case, cast, func, or_, select
 
 from storyline_domain.board import StatusCategory
+from storyline_domain.calendar import TICK, WorkingCalendar, days
 from storyline_domain.errors import NotFoundError, ValidationError
 from storyline_domain.sprint import SprintState
+from storyline_service.burndown import BurnPoint, working_day_burndown
+from storyline_service.cadence import board_cadence
+from storyline_service.calendars import calendar_of
 from storyline_service.readmodels import (
     BlockedIntervalRow,
     BoardVersionRow,
@@ -32,6 +36,7 @@ from storyline_service.readmodels import (
     StatusIntervalRow,
     StoryRow,
 )
+from storyline_service.zoned_days import as_day, day_in_zone
 
 memberships = SprintMembershipRow.__table__  # type: ignore[attr-defined]
 sprints = SprintHistoryRow.__table__  # type: ignore[attr-defined]
@@ -45,15 +50,12 @@ columns = ColumnRow.__table__  # type: ignore[attr-defined]
 DONE = StatusCategory.DONE.value
 IN_PROGRESS = StatusCategory.IN_PROGRESS.value
 HOUR = timedelta(hours=1)
-TICK = timedelta(microseconds=1)
 CHUNK = 500  # story keys per IN (...) query
 DEFAULT_FLOW_DAYS = 30
 MAX_SIMULATIONS = 100_000
 # A forecast further out than this many sprints answers with a reason: each simulated run stops
 # here, so tiny velocities or huge remainders cannot keep a request busy or overflow a date.
 MAX_FORECAST_SPRINTS = 1000
-# A burndown runs until its sprint completes, a sprint left active longer shows its first year.
-MAX_BURNDOWN_DAYS = 366
 
 T = TypeVar("T")
 
@@ -90,16 +92,8 @@ class SprintReport:
     removed: list[ScopeChange]
     reestimated: list[Reestimate]
     carried_over: list[str]
+    carried_over_points: dict[str, float | None]  # as at completion
     scope_change_points: float
-
-
-@dataclass(frozen=True)
-class BurnPoint:
-    date: date
-    scope_points: float
-    completed_points: float
-    remaining_points: float
-    ideal_remaining_points: float
 
 
 @dataclass(frozen=True)
@@ -194,16 +188,6 @@ def total(points: Iterable[float | None]) -> float:
 
 def hours(delta: timedelta) -> float:
     return delta / HOUR
-
-
-def end_of_day(day: date) -> datetime:
-    """The last instant of a UTC day: a state 'at end of day' includes every event of that day."""
-    return datetime.combine(day + timedelta(days=1), time(), UTC) - TICK
-
-
-def days(first: date, last: date) -> Iterator[date]:
-    for offset in range((last - first).days + 1):
-        yield first + timedelta(days=offset)
 
 
 def chunks(keys: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -449,6 +433,7 @@ def _report(sprint: SprintHistory, now: datetime) -> SprintReport:
         removed=sorted(removed, key=by_time),
         reestimated=sorted(reestimated, key=by_time),
         carried_over=list(sprint.row.carried_over or {}),
+        carried_over_points=dict(sprint.row.carried_over or {}),
         scope_change_points=scope_change,
     )
 
@@ -460,40 +445,27 @@ def sprint_report(engine: Engine, sprint_id: str, now: datetime | None = None) -
     return _report(sprint, now or datetime.now(UTC))
 
 
-def _burndown(sprint: SprintHistory, today: date) -> list[BurnPoint]:
+def _burndown(conn: Connection, sprint: SprintHistory, now: datetime | date) -> list[BurnPoint]:
+    """A closed sprint burns down in the calendar it closed with; an open one in the current one."""
     row, completed_at = sprint.row, sprint.completed_at
     if row.state == SprintState.PLANNED:
         return []
-    last = completed_at.date() if completed_at is not None else today
-    last = min(last, days_after(row.start_date, MAX_BURNDOWN_DAYS - 1) or last)
-    planned_days = (row.end_date - row.start_date).days + 1
+    calendar = calendar_of(conn, row.board_key, completed_at)
+    today = calendar.day_of(now) if isinstance(now, datetime) else now
+
+    def measure(at: datetime) -> tuple[float, float]:
+        scope, done = sprint.completion_state(at) if at == completed_at else sprint.state_at(at)
+        return total(scope.values()), total(done.values())
+
     committed = total(sprint.commitment.values())
-    points = []
-    for day in days(row.start_date, last):
-        if completed_at is not None and day == completed_at.date():
-            scope, done = sprint.completion_state(completed_at)
-        else:
-            scope, done = sprint.state_at(end_of_day(day))
-        scope_points = total(scope.values())
-        done_points = total(done.values())
-        elapsed = (day - row.start_date).days + 1
-        points.append(
-            BurnPoint(
-                date=day,
-                scope_points=scope_points,
-                completed_points=done_points,
-                remaining_points=scope_points - done_points,
-                ideal_remaining_points=max(0.0, committed * (planned_days - elapsed) / planned_days),
-            )
-        )
-    return points
+    start, end = row.start_date, row.end_date
+    return working_day_burndown(start, end, committed, completed_at, calendar, today, measure)
 
 
 def burndown(engine: Engine, sprint_id: str, today: date | None = None) -> list[BurnPoint]:
-    """One point per UTC day from the planned start through completion (or ``today``)."""
+    """One point per day of the board's time zone from the planned start through completion (or today)."""
     with engine.connect() as conn:
-        sprint = load_sprint(conn, sprint_id)
-    return _burndown(sprint, today or datetime.now(UTC).date())
+        return _burndown(conn, load_sprint(conn, sprint_id), today or datetime.now(UTC))
 
 
 def sprint_report_and_burndown(
@@ -503,7 +475,7 @@ def sprint_report_and_burndown(
     now = now or datetime.now(UTC)
     with engine.connect() as conn:
         sprint = load_sprint(conn, sprint_id)
-    return _report(sprint, now), _burndown(sprint, now.date())
+        return _report(sprint, now), _burndown(conn, sprint, now)
 
 
 # ----- velocity and forecast -----
@@ -577,6 +549,7 @@ def forecast(
     with engine.connect() as conn:
         _current_columns(conn, board_key)  # the board must exist
         rows = _closed_sprints(conn, board_key, last_sprints)
+        cadence = board_cadence(conn, board_key, rows, today)
         remaining = (
             remaining_points
             if remaining_points is not None
@@ -602,9 +575,6 @@ def forecast(
             count += 1
         runs.append(count)
     runs.sort()
-    # A sprint lasts as long as the sampled sprints usually were planned to.
-    length = statistics.median_low((row.end_date - row.start_date).days + 1 for row in rows)
-    start = today or datetime.now(UTC).date()
     p50, p85, p95 = (_nearest_rank(runs, q) for q in (0.50, 0.85, 0.95))
     return Forecast(
         remaining_points=remaining,
@@ -612,9 +582,9 @@ def forecast(
         sprints_p50=p50,
         sprints_p85=p85,
         sprints_p95=p95,
-        date_p50=days_after(start, p50 * length),
-        date_p85=days_after(start, p85 * length),
-        date_p95=days_after(start, p95 * length),
+        date_p50=cadence.finish_date(p50),
+        date_p85=cadence.finish_date(p85),
+        date_p95=cadence.finish_date(p95),
         reason=None,
     )
 
@@ -746,15 +716,18 @@ def flow(
             )
             .group_by(statuses.c.column)
         ).all()
+        calendar = calendar_of(conn, board_key)
         changes = [
-            *_changes_per_day(conn, board_key, statuses.c.entered_at, start, end, +1),
-            *_changes_per_day(conn, board_key, statuses.c.left_at, start, end, -1),
+            *_changes_per_day(conn, board_key, statuses.c.entered_at, (start, end), calendar, +1),
+            *_changes_per_day(conn, board_key, statuses.c.left_at, (start, end), calendar, -1),
         ]
     return FlowMetrics(
         throughput=len(timings),
         cycle_time=percentiles(c for c, _ in timings if c is not None),
         lead_time=percentiles(lead for _, lead in timings if lead is not None),
-        cumulative_flow=_cumulative_flow(workflow, base, changes, start, end),
+        cumulative_flow=_cumulative_flow(
+            workflow, base, changes, calendar.day_of(start), calendar.day_of(end - TICK)
+        ),
     )
 
 
@@ -806,37 +779,34 @@ def _hours_between(conn: Connection, earlier: Any, later: Any) -> Any:
     return func.round((func.julianday(later) - func.julianday(earlier)) * 86400, 3) / 3600
 
 
-def _utc_day(conn: Connection, moment: Any) -> Any:
-    """The UTC calendar day of a stored time, worked out by the database."""
-    if conn.dialect.name == "postgresql":
-        return cast(func.timezone("UTC", moment), Date)
-    return func.date(moment)  # SQLite keeps UTC times as text
-
-
 def _changes_per_day(
-    conn: Connection, board_key: str, moment: Any, start: datetime, end: datetime, sign: int
+    conn: Connection,
+    board_key: str,
+    moment: Any,
+    window: tuple[datetime, datetime],
+    calendar: WorkingCalendar,
+    sign: int,
 ) -> list[tuple[date, str, int]]:
     """(day, column, change in count) for the entries into (or exits from) columns in the window."""
-    day = _utc_day(conn, moment).label("day")
+    start, end = window
+    day = day_in_zone(conn, moment, calendar).label("day")
     query = (
         select(day, statuses.c.column, func.count())
         .where(statuses.c.board_key == board_key, moment >= start, moment < end)
         .group_by(day, statuses.c.column)
     )
-    return [
-        (value if isinstance(value, date) else date.fromisoformat(value), column, sign * count)
-        for value, column, count in conn.execute(query)
-    ]
+    return [(as_day(value, calendar), column, sign * count) for value, column, count in conn.execute(query)]
 
 
 def _cumulative_flow(
     workflow: list[dict[str, Any]],
     base: Sequence[Any],
     changes: list[tuple[date, str, int]],
-    start: datetime,
-    end: datetime,
+    first: date,
+    last: date,
 ) -> list[FlowDay]:
-    """Stories per column at the end of each day (the window's changes all fall before its end)."""
+    """Stories per column at the end of each day of the board's zone (the window's changes all fall
+    before its end)."""
     counts: dict[str, int] = {c["key"]: 0 for c in workflow}
     for column, count in base:
         counts[column] = counts.get(column, 0) + count
@@ -844,7 +814,7 @@ def _cumulative_flow(
     for day, column, change in changes:
         by_day[day].append((column, change))
     flow_days = []
-    for day in days(start.date(), (end - TICK).date()):
+    for day in days(first, last):
         for column, change in by_day[day]:
             counts[column] = counts.get(column, 0) + change
         flow_days.append(FlowDay(day, [ColumnCount(column, n) for column, n in counts.items()]))

@@ -509,6 +509,9 @@ class Storyline(Application[UUID]):
         board = self._get(Board, board_id(story.board_key), story.board_key)
         self._authorize(caller, board, needed, not_found(f"story {key}", "storyKey"))
         check_version(story, expected_version)
+        if caller.occurred_at is not None and story.sprint_id is not None:
+            # A story still attached to a closed sprint was done in it: its past is in those books.
+            self._get(Sprint, story.sprint_id, "sprint").check_books_open(caller.occurred_at)
         return story, board
 
     def _sprint(

@@ -66,7 +66,9 @@ def load_demo(app: Storyline, today: date | None = None, seed: int = 7) -> DemoS
     """Loads the demo board. Refuses if it exists already."""
     today = today or datetime.now(UTC).date()
     rng = random.Random(seed)
-    active_start = today - timedelta(days=5)
+    # Sprints run Monday to Friday of the next week; the active one started 3 to 9 days ago.
+    some_days_ago = today - timedelta(days=3)
+    active_start = some_days_ago - timedelta(days=some_days_ago.weekday())
     first_start = active_start - timedelta(days=3 * SPRINT_DAYS)
 
     def at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -126,24 +128,33 @@ def load_demo(app: Storyline, today: date | None = None, seed: int = 7) -> DemoS
 
         plan: list[Step] = []
         last_day = min(end, today)
+        # Sprint 2 drops its second-to-last story unfinished, back to To Do in the backlog, on day 8.
+        dropped = members[-2] if number == 1 else None
+        dropped_at = at(start + timedelta(days=7), 12)
+        # The active sprint's story carried over from Sprint 3 is stuck: blocked since yesterday.
+        stuck = members[0] if number == 3 else None
         for index, key in enumerate(members):
             # In closed sprints the last story is left unfinished and carries over.
-            finish = number == 3 or index < len(members) - 1
-            plan += _story_plan(
-                app, rng, key, start + late + timedelta(days=index // 2), last_day, finish, at
+            finish = key not in (dropped, stuck) and (number == 3 or index < len(members) - 1)
+            until = start + timedelta(days=6) if key == dropped else last_day
+            plan += _story_plan(app, rng, key, start + late + timedelta(days=index // 2), until, finish, at)
+        if stuck is not None:
+            yesterday = at(today - timedelta(days=1), 15)
+            plan.append(
+                Step(yesterday, "carol", app.block_story, (stuck, "waiting for the payment provider"))
             )
-        if number == 1:
-            extra, dropped = backlog.pop(0), members[-2]
+        if dropped is not None:
+            extra = backlog.pop(0)
             plan += [
                 Step(at(start + timedelta(days=3), 11), "alice", app.add_story_to_sprint, (sprint, extra)),
                 Step(at(start + timedelta(days=4), 10), "bob", app.move_story, (extra, "IN_PROGRESS")),
                 Step(at(start + timedelta(days=8), 16), "bob", app.move_story, (extra, "DONE")),
+                Step(dropped_at, "dave", app.remove_story_from_sprint, (sprint, dropped)),
+                Step(dropped_at + timedelta(minutes=1), "dave", app.move_story, (dropped, "TODO")),
             ]
         for step in sorted(plan):
             if step.when <= datetime.now(UTC):
                 step.command(by(step.actor, step.when), *step.args)
-        if number == 1:
-            app.remove_story_from_sprint(by("dave", at(end, 12)), sprint, dropped)
         if number < 3:
             upcoming = end + timedelta(days=3)
             following = app.create_sprint(
@@ -205,7 +216,8 @@ def _story_plan(
                 (key, rng.choice([3.0, 5.0, 8.0])),
             )
         )
-    if rng.random() < 0.2:
+    # Blocked for a while and unblocked before the last day: only the demo's stuck story stays blocked.
+    if rng.random() < 0.2 and review < last_day:
         steps.append(Step(at(begin, 15), worker, app.block_story, (key, "waiting for the payment provider")))
         steps.append(Step(at(review, 9), worker, app.unblock_story, (key,)))
     if finish:

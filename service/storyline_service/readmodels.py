@@ -186,6 +186,19 @@ class BoardVersionRow(SQLModel, table=True):
     columns: list[dict[str, Any]] = json_field()
 
 
+class BoardCalendarRow(SQLModel, table=True):
+    """A board's working calendar over business time (WorkingCalendar.fields() in ``calendar``)."""
+
+    __tablename__ = "board_calendars"
+    __table_args__ = (Index("ix_board_calendars_time", "board_key", "valid_from"),)
+    id: int | None = Field(default=None, primary_key=True)
+    board_id: str = Field(index=True)
+    board_key: str
+    valid_from: datetime = utc_datetime()
+    valid_to: datetime | None = utc_datetime(default=None)
+    calendar: dict[str, Any] = json_field()
+
+
 class StatusIntervalRow(SQLModel, table=True):
     """Time a story spent in one column: the basis of time in status, cycle and lead time."""
 

@@ -128,6 +128,9 @@ def report(events: list[Any], sprint_id: str, now: datetime) -> dict[str, Any]:
         "removed": removed,
         "reestimated": reestimated,
         "carried_over": [k for k in end.members[sprint_id] if not end.done(k)] if completed else [],
+        "carried_over_points": (
+            {k: end.points[k] for k in end.members[sprint_id] if not end.done(k)} if completed else {}
+        ),
         "scope_change_points": sum(a[1] or 0.0 for a in added)
         - sum(r[1] or 0.0 for r in removed)
         + sum((r[2] or 0.0) - (r[1] or 0.0) for r in reestimated),

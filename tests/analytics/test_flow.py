@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 
@@ -152,8 +152,11 @@ def test_forecast(runtime: Runtime) -> None:
     assert result.sample_sprints == 2 and result.reason is None
     assert (result.sprints_p85, result.sprints_p95) == (3, 5)
     assert result.sprints_p50 in (1, 2)  # P(n <= 1) is exactly 50%
-    # Both sampled sprints were planned 12 and 5 days long; the lower median of the two is 5.
-    assert result.date_p85 == today + timedelta(days=3 * 5)
+    # The sampled sprints were planned 10 and 5 working days long (19-30 Jan, 26-30 Jan, Monday to
+    # Friday); the lower median of the two is 5. Dates continue after the active Sprint 5's end date,
+    # Friday 6 Feb: 3 sprints are 15 working days, 9-13, 16-20 and 23-27 Feb.
+    assert result.date_p85 == date(2026, 2, 27)
+    assert result.date_p95 == date(2026, 3, 13)  # 25 working days
     assert forecast(runtime.engine, "PAY", remaining_points=4, last_sprints=2, seed=7, today=today) == result
 
     # With sprints 1-4 (6, 5, 10 and 0 points) 25 points take at least 3 sprints.
@@ -162,7 +165,7 @@ def test_forecast(runtime: Runtime) -> None:
     assert 3 <= wide.sprints_p50 <= wide.sprints_p85 <= wide.sprints_p95
 
     nothing_left = forecast(runtime.engine, "PAY", remaining_points=0, seed=1, today=today)
-    assert (nothing_left.sprints_p95, nothing_left.date_p95) == (0, today)
+    assert (nothing_left.sprints_p95, nothing_left.date_p95) == (0, date(2026, 2, 6))  # no sprint after
     stalled = forecast(runtime.engine, "PAY", remaining_points=4, last_sprints=1, today=today)
     assert stalled.sprints_p50 is None and stalled.reason and "no points" in stalled.reason
 

@@ -7,7 +7,6 @@ from datetime import date
 import pytest
 
 from storyline_service.analytics import (
-    BurnPoint,
     Reestimate,
     ScopeChange,
     burndown,
@@ -15,12 +14,15 @@ from storyline_service.analytics import (
     velocity,
 )
 from storyline_service.bootstrap import Runtime
+from storyline_service.burndown import BurnPoint
 from tests.analytics.scenario import build_pay
 from tests.helpers import ALICE, at
 
 
-def burn(day: str, scope: float, done: float, ideal: float) -> BurnPoint:
-    return BurnPoint(date.fromisoformat(f"2026-{day}"), scope, done, scope - done, pytest.approx(ideal))  # type: ignore[arg-type]
+def burn(day: str, scope: float, done: float, ideal: float, working: bool = True) -> BurnPoint:
+    return BurnPoint(
+        date.fromisoformat(f"2026-{day}"), scope, done, scope - done, pytest.approx(ideal), working
+    )  # type: ignore[arg-type]
 
 
 def test_sprint_1_started_late_completed_late_with_every_kind_of_scope_change(runtime: Runtime) -> None:
@@ -51,8 +53,8 @@ def test_sprint_1_started_late_completed_late_with_every_kind_of_scope_change(ru
         burn("01-07", 11, 5, 4),  # PAY-1 done at 5; PAY-6 in (+1), PAY-4 out (-2)
         burn("01-08", 13, 5, 2),  # PAY-4 back (+2); PAY-3 done with no points
         burn("01-09", 13, 5, 0),  # PAY-2 done at 12:00 but re-opened at 15:00
-        burn("01-10", 13, 5, 0),
-        burn("01-11", 13, 5, 0),
+        burn("01-10", 13, 5, 0, working=False),  # Saturday
+        burn("01-11", 13, 5, 0, working=False),
         burn("01-12", 13, 6, 0),  # measured at completion (17:00): PAY-6 done
     ]
 
@@ -84,7 +86,8 @@ def test_sprint_3_finishes_the_twice_carried_story(runtime: Runtime) -> None:
     assert report.commitment_reliability == 1.0
     assert report.carried_over == []
     points = burndown(runtime.engine, pay.s3)
-    # 19 -> 23 Jan; planned 19-30 Jan (n = 12): ideal 10 * (12 - d) / 12.
+    # 19 -> 23 Jan; planned 19-30 Jan, n = 10 working days (the weekend of 24-25 Jan is not);
+    # 19-23 Jan are working days d = 1 to 5: ideal 10 * (10 - d) / 10.
     assert [(p.date.day, p.completed_points, p.remaining_points) for p in points] == [
         (19, 0, 10),
         (20, 2, 8),
@@ -92,9 +95,7 @@ def test_sprint_3_finishes_the_twice_carried_story(runtime: Runtime) -> None:
         (22, 10, 0),
         (23, 10, 0),
     ]
-    assert [p.ideal_remaining_points for p in points] == pytest.approx(
-        [10 * (12 - d) / 12 for d in range(1, 6)]
-    )
+    assert [p.ideal_remaining_points for p in points] == [9, 8, 7, 6, 5]
 
 
 def test_empty_sprint(runtime: Runtime) -> None:

@@ -148,6 +148,18 @@ def run(server: DemoServer) -> dict[str, Call]:
     start_it = {"sprintId": planned["id"], "expectedVersion": version}
     s.call("StartSprint", "StartSprint", {"input": start_it})
 
+    # The team works from Sydney, and takes the new sprint's first Friday off.
+    calendar = s.call("BoardCalendar", "BoardCalendar", {"boardKey": BOARD})["board"]
+    holiday = start + timedelta(days=4)
+    sydney = {
+        "boardKey": BOARD,
+        "workingDays": ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY"],
+        "holidays": [holiday.isoformat()],
+        "timeZone": "Australia/Sydney",
+        "expectedVersion": calendar["version"],
+    }
+    s.call("ConfigureCalendar", "ConfigureCalendar", {"input": sydney})
+
     # A change by another client arrives on the live subscription.
     bob = server.client(server.token("bob"))
     subscription = Call("BoardEvents", "BoardEvents", {"boardKey": BOARD})

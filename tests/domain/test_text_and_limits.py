@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from storyline_domain import rules
 from storyline_domain.board import Board, Role
 from storyline_domain.epic import Epic
 from storyline_domain.errors import ValidationError
@@ -60,8 +61,8 @@ def test_every_aggregate_applies_the_rule_and_records_nothing(kit: Kit) -> None:
     with refused(ValidationError, code="VALIDATION", field="user", match="U\\+2066", untouched=[board]):
         board.grant_role("\u2066mallory", Role.MEMBER, stamp)
     with refused(ValidationError, code="VALIDATION", field="columns.1.name", match="U\\+0085"):
-        board.configure_columns(
-            [column("TODO", "TODO"), column("DONE", "DONE", name="Done\x85")], set(), stamp
+        rules.configure_columns(
+            board, kit.placement, [column("TODO", "TODO"), column("DONE", "DONE", name="Done\x85")], stamp
         )
     with refused(ValidationError, code="VALIDATION", field="key", match="U\\+000A"):
         Board.create("PAY\n", "Payments", None, stamp)  # `$` alone would let a trailing newline through
@@ -92,7 +93,7 @@ def test_bounds_on_columns_labels_and_label_length(kit: Kit) -> None:
     with refused(ValidationError, code="VALIDATION", field="columns", match="at most 3 columns"):
         Board.create("PAY", "Payments", four, stamp, LIMITS)
     with refused(ValidationError, code="VALIDATION", field="columns", match="at most 3 columns"):
-        kit.board.configure_columns(four, set(), stamp, LIMITS)
+        rules.configure_columns(kit.board, kit.placement, four, stamp, LIMITS)
     story = kit.story()
     with refused(
         ValidationError, code="VALIDATION", field="labels", match="at most 2 labels", untouched=[story]

@@ -194,6 +194,7 @@ def mutate(server: Server, name: str, input: dict[str, Any], selection: str, use
 INPUT_TYPES = {
     "createBoard": "CreateBoardInput",
     "configureColumns": "ConfigureColumnsInput",
+    "configureCalendar": "ConfigureCalendarInput",
     "grantRole": "GrantRoleInput",
     "revokeRole": "RevokeRoleInput",
     "createStory": "CreateStoryInput",

@@ -108,6 +108,11 @@ CASES = {
     for case in [
         Case("createBoard", None, lambda b: {"key": new_board_key(), "name": "Mine"}),
         Case("configureColumns", "MANAGER", lambda b: {"boardKey": b.key, "columns": RENAMED_COLUMNS}),
+        Case(
+            "configureCalendar",
+            "MANAGER",
+            lambda b: {"boardKey": b.key, "workingDays": ["MONDAY", "TUESDAY"], "timeZone": "Europe/Berlin"},
+        ),
         Case("grantRole", "ADMIN", lambda b: {"boardKey": b.key, "user": "zed", "role": "MEMBER"}),
         Case("revokeRole", "ADMIN", lambda b: {"boardKey": b.key, "user": b.grant("zed", "VIEWER")}),
         Case("createStory", "MEMBER", lambda b: {"boardKey": b.key, "title": "New"}),
@@ -140,7 +145,7 @@ CASES = {
 
 
 def payload_field(mutation: str) -> str:
-    if mutation in ("createBoard", "configureColumns", "grantRole", "revokeRole"):
+    if mutation in ("createBoard", "configureColumns", "configureCalendar", "grantRole", "revokeRole"):
         return "board"
     if mutation == "createEpic":
         return "epic"

@@ -29,7 +29,6 @@ PENDING: set[str] = {
     "Board.backlog(before) is missing",
     "Board.backlog(last) is missing",
     "Board.budget is missing",
-    "Board.calendar is missing",
     "Board.history(before) is missing",
     "Board.history(last) is missing",
     "Board.members is missing",
@@ -42,7 +41,6 @@ PENDING: set[str] = {
     "Board.stories(last) is missing",
     "Board.stories(orderBy) is missing",
     "Board.webhooks is missing",
-    "BurnPoint.workingDay is missing",
     "Column.stories(before) is missing",
     "Column.stories(last) is missing",
     "Epic.health is missing",
@@ -52,7 +50,6 @@ PENDING: set[str] = {
     "Epic.slips is missing",
     "Epic.stories(before) is missing",
     "Epic.stories(last) is missing",
-    "Mutation.configureCalendar is missing",
     "Mutation.createRisk is missing",
     "Mutation.createWebhook is missing",
     "Mutation.deleteWebhook is missing",
@@ -79,7 +76,6 @@ PENDING: set[str] = {
     "type BoardChange is missing",
     "type BoardMember is missing",
     "type Budget is missing",
-    "type ConfigureCalendarInput is missing",
     "type CostBasis is missing",
     "type CreateRiskInput is missing",
     "type CreateWebhookInput is missing",
@@ -121,8 +117,6 @@ PENDING: set[str] = {
     "type WebhookDeliveryEdge is missing",
     "type WebhookPayload is missing",
     "type WebhookRefInput is missing",
-    "type Weekday is missing",
-    "type WorkingCalendar is missing",
 }
 
 

@@ -143,6 +143,16 @@ class AuditLog(Projection):
         summary = f"configured the columns of {name['key']}: {', '.join(columns.values())}"
         self._write(conn, event, position, name, summary, [change("columns", event.previous, event.columns)])
 
+    @on(Board.CalendarConfigured)
+    def calendar_configured(self, conn: Connection, event: Board.CalendarConfigured, position: int) -> None:
+        name = self._name(conn, event.originator_id)
+        calendar = event.calendar
+        days = ", ".join(day.title() for day in calendar["working_days"])
+        summary = f"set the calendar of {name['key']}: {days} in {calendar['time_zone']}"
+        if calendar["holidays"]:
+            summary += f", {len(calendar['holidays'])} holidays"
+        self._write(conn, event, position, name, summary, [change("calendar", event.previous, calendar)])
+
     @on(Board.RoleGranted)
     def role_granted(self, conn: Connection, event: Board.RoleGranted, position: int) -> None:
         name = self._name(conn, event.originator_id)

@@ -99,6 +99,10 @@ class CurrentState(Projection):
         )
         self._touch_board(event)
 
+    @on(Board.CalendarConfigured)
+    def calendar_configured(self, conn: Connection, event: Board.CalendarConfigured, position: int) -> None:
+        self._touch_board(event)  # the calendar itself is history: board_calendars
+
     @on(Board.SprintActivated)
     def sprint_activated(self, conn: Connection, event: Board.SprintActivated, position: int) -> None:
         self._touch_board(event, active_sprint_id=str(event.sprint_id))

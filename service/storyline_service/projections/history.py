@@ -7,12 +7,14 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from storyline_domain.board import Board, StatusCategory
+from storyline_domain.calendar import WorkingCalendar
 from storyline_domain.sprint import Sprint, SprintState
 from storyline_domain.story import Story
 from storyline_service.projections.base import Projection, RowBuffer, collect_handlers, on
 from storyline_service.projections.changes import STORY_CHANGES, story_changes
 from storyline_service.readmodels import (
     BlockedIntervalRow,
+    BoardCalendarRow,
     BoardVersionRow,
     EstimateIntervalRow,
     SprintHistoryRow,
@@ -44,6 +46,7 @@ class History(Projection):
             EstimateIntervalRow,
             SprintMembershipRow,
             SprintHistoryRow,
+            BoardCalendarRow,
         )
     ]
 
@@ -93,12 +96,21 @@ class History(Projection):
             )
         )
         self.categories[event.key] = {c["key"]: c["category"] for c in event.columns}
+        conn.execute(
+            insert(self.t["board_calendars"]).values(
+                board_id=str(event.originator_id),
+                board_key=event.key,
+                valid_from=event.occurred_at,
+                calendar=WorkingCalendar().fields(),
+            )
+        )
 
-    @on(Board.ColumnsConfigured)
-    def columns_configured(self, conn: Connection, event: Board.ColumnsConfigured, position: int) -> None:
-        versions = self.t["board_versions"]
+    def _next_board_version(self, conn: Connection, table: str, event: Any, **values: Any) -> str:
+        """Closes the board's open row of ``table`` (a history of its versions) at the event and
+        opens the next with ``values``; returns the board's key."""
+        versions = self.t[table]
         board_id = str(event.originator_id)
-        key = conn.execute(
+        key: str = conn.execute(
             select(versions.c.board_key).where(versions.c.board_id == board_id).limit(1)
         ).scalar_one()
         conn.execute(
@@ -107,10 +119,17 @@ class History(Projection):
             .values(valid_to=event.occurred_at)
         )
         conn.execute(
-            insert(versions).values(
-                board_id=board_id, board_key=key, valid_from=event.occurred_at, columns=event.columns
-            )
+            insert(versions).values(board_id=board_id, board_key=key, valid_from=event.occurred_at, **values)
         )
+        return key
+
+    @on(Board.CalendarConfigured)
+    def calendar_configured(self, conn: Connection, event: Board.CalendarConfigured, position: int) -> None:
+        self._next_board_version(conn, "board_calendars", event, calendar=event.calendar)
+
+    @on(Board.ColumnsConfigured)
+    def columns_configured(self, conn: Connection, event: Board.ColumnsConfigured, position: int) -> None:
+        key = self._next_board_version(conn, "board_versions", event, columns=event.columns)
         before = {c["key"]: c["category"] for c in event.previous}
         self.categories[key] = {c["key"]: c["category"] for c in event.columns}
         for column, category in self.categories[key].items():
