@@ -9,6 +9,7 @@ import strawberry
 
 from storyline_graphql.common import BackfillInput, Connection, Node, Reread, UserError, run_command
 from storyline_graphql.context import Info
+from storyline_graphql.control.types import EpicControl
 from storyline_service.queries import Reads, Record, StoryCriteria
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ LazyStory = Annotated["Story", strawberry.lazy("storyline_graphql.stories")]
 
 
 @strawberry.type
-class Epic(Node):
+class Epic(EpicControl, Node):
     id: strawberry.ID
     key: str
     title: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import strawberry
@@ -33,6 +34,18 @@ def parse_date(value: Any) -> date:
         raise ValueError(f"{value!r} is not an ISO-8601 calendar date, like 2024-05-01") from None
 
 
+def parse_decimal(value: Any) -> Any:
+    """An exact decimal from its string. Anything else (a JSON number has already lost digits) goes
+    through as it came, for the command to refuse with a UserError naming the field."""
+    if isinstance(value, str):
+        try:
+            parsed = Decimal(value.strip())
+        except InvalidOperation:
+            return value
+        return parsed if parsed.is_finite() else value
+    return value
+
+
 SCALARS: dict[object, ScalarDefinition] = {
     datetime: strawberry.scalar(
         name="DateTime",
@@ -45,6 +58,12 @@ SCALARS: dict[object, ScalarDefinition] = {
         description="An ISO-8601 calendar date, like 2024-05-01.",
         serialize=date.isoformat,
         parse_value=parse_date,
+    ),
+    Decimal: strawberry.scalar(
+        name="Decimal",
+        description='An exact decimal, as a string, like "1250.00"; never a number.',
+        serialize=lambda value: format(value, "f"),
+        parse_value=parse_decimal,
     ),
 }
 """Passed to the schema's ``scalar_map``; JSON is strawberry's own ``strawberry.scalars.JSON``."""

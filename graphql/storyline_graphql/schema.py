@@ -29,6 +29,8 @@ from storyline_graphql.audit import AuditQuery, AuditSubscription, audit_sequenc
 from storyline_graphql.boards import BoardMutations, BoardQuery, load_board
 from storyline_graphql.common import Node
 from storyline_graphql.context import Context, Info
+from storyline_graphql.control.mutations import ControlMutations
+from storyline_graphql.control.types import ControlQuery
 from storyline_graphql.cost import QueryCost
 from storyline_graphql.epics import EpicMutations, load_epic
 from storyline_graphql.scalars import SCALARS
@@ -60,8 +62,12 @@ class NodeQuery:
         return node
 
 
-Query = merge_types("Query", (NodeQuery, BoardQuery, StoryQuery, SprintQuery, AuditQuery, *ANALYTICS_TYPES))
-Mutation = merge_types("Mutation", (BoardMutations, StoryMutations, EpicMutations, SprintMutations))
+Query = merge_types(
+    "Query", (NodeQuery, BoardQuery, StoryQuery, SprintQuery, AuditQuery, *ANALYTICS_TYPES, ControlQuery)
+)
+Mutation = merge_types(
+    "Mutation", (BoardMutations, StoryMutations, EpicMutations, SprintMutations, ControlMutations)
+)
 Subscription = merge_types("Subscription", (AuditSubscription,))
 
 

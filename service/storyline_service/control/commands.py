@@ -3,14 +3,15 @@ actor, times and correlation id, honours idempotency keys and refuses stale vers
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from storyline_domain.base import Stamp, StorylineAggregate
-from storyline_domain.board import Board, Budget, CostBasis, Role
+from storyline_domain.board import Budget, CostBasis, Role
 from storyline_domain.epic import Epic, Health, epic_id
 from storyline_domain.errors import NotFoundError, ValidationError
 from storyline_domain.risk import Risk, RiskRegister, RiskState, risk_id, risk_register_id
@@ -18,7 +19,9 @@ from storyline_domain.story import Story, story_id
 from storyline_service.application import Caller, Storyline, check_version, retry_lost_race
 from storyline_service.control.draft import markdown, status_draft
 from storyline_service.control.money import minor_unit, parse_money
-from storyline_service.readmodels import BoardRow, table_of
+from storyline_service.control.queries import draft_since
+
+Command = Callable[[Caller], str]
 
 
 def _epic(app: Storyline, key: str, caller: Caller, expected_version: int | None) -> Epic:
@@ -161,18 +164,6 @@ def link_risk(
     return app._execute("linkRisk", caller, args, run)
 
 
-def default_since(engine: Engine, board: Board) -> datetime:
-    """The end of the last published update, else the board's creation."""
-    if board.last_update_until is not None:
-        return board.last_update_until
-    boards = table_of(BoardRow)
-    with engine.connect() as conn:
-        created: datetime = conn.execute(
-            select(boards.c.created_at).where(boards.c.key == board.key)
-        ).scalar_one()
-    return created
-
-
 def publish_status_update(
     app: Storyline,
     engine: Engine,
@@ -186,7 +177,7 @@ def publish_status_update(
 
     def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
         board = app._board(board_key, caller, Role.MANAGER)
-        start = since or default_since(engine, board)
+        start = since or board.last_update_until or draft_since(engine, board_key)
         until = stamp.occurred_at
         if start > until:
             raise ValidationError("since is after now", field="since")
