@@ -6,13 +6,16 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from storyline_domain.board import board_id
 from storyline_domain.errors import InvalidTransitionError, ValidationError
 from storyline_service.bootstrap import Runtime
 from storyline_service.control import commands as control
 from storyline_service.control.draft import status_draft
 from storyline_service.control.figures import budget_figures, derived_health, epic_status, slips_of
-from storyline_service.control.money import round_money
+from storyline_service.control.money import money_text, parse_money, round_money
 from storyline_service.control.queries import published_updates, risks_of
 from storyline_service.projections.rebuild import rebuild
 from tests.control.scenario import BOARD, EPIC, by, sprint_one, sprint_two
@@ -271,3 +274,33 @@ def test_a_published_update_never_changes(runtime: Runtime) -> None:
     assert [u.id for u in newest] == [second, update_id]
     assert newest[0].since == at("2026-10-31 09:00")
     assert newest[0].figures["scope_added_points"] == 1
+
+
+def test_money_round_trips_through_the_event_store_and_the_read_models(runtime: Runtime) -> None:
+    app = runtime.app
+    app.create_board(by("01 09:00"), BOARD, "Control", None)
+    control.set_budget(
+        app, by("01 10:00"), BOARD, "EUR", "98765432109876543.21", "PER_SPRINT", "0.0000001", None
+    )
+    board = app.repository.get(board_id(BOARD))
+    assert board.budget["amount"].as_tuple() == Decimal("98765432109876543.21").as_tuple()
+    assert board.budget["rate"].as_tuple() == Decimal("0.0000001").as_tuple()
+    # Stored as exact strings in the event, never as JSON numbers.
+    stored = b"".join(n.state for n in app.recorder.select_notifications(start=1, limit=1000))
+    assert b'"98765432109876543.21"' in stored
+    for attempt in range(2):  # the live read model, then the one a rebuild makes
+        budget = budget_figures(runtime.engine, BOARD)
+        assert budget is not None, attempt
+        assert (budget["amount"], budget["rate"], budget["variance"]) == (
+            "98765432109876543.21",
+            "0.0000001",
+            "98765432109876543.21",
+        )
+        rebuild(runtime.projector, runtime.projector.projections)
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=0, max_value=10**15))
+def test_amounts_parse_back_from_their_text_exactly(amount: Decimal) -> None:
+    parsed = parse_money(money_text(amount), "amount")
+    assert parsed == amount and parsed.as_tuple().exponent == amount.as_tuple().exponent
+    assert round_money(parsed, "EUR") == parsed
