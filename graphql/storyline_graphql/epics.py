@@ -24,10 +24,17 @@ class Epic(EpicControl, Node):
     key: str
     title: str
     target_date: date | None
+    version: int = strawberry.field(description="What a change to the epic sends back as expectedVersion.")
 
     @classmethod
     def from_row(cls, row: Record) -> Epic:
-        return cls(id=strawberry.ID(row.id), key=row.key, title=row.title, target_date=row.target_date)
+        return cls(
+            id=strawberry.ID(row.id),
+            key=row.key,
+            title=row.title,
+            target_date=row.target_date,
+            version=row.version,
+        )
 
     @strawberry.field(description="Points of its stories that are not archived.")
     async def total_points(self, info: Info) -> float:

@@ -15,6 +15,7 @@ from uuid import UUID
 
 from storyline_domain.sprint import Sprint
 from storyline_service.application import Caller, Storyline
+from storyline_service.control.demo import plan_controls, record_controls
 
 BOARD = "PAY"
 TEAM = ("alice", "bob", "carol", "dave")
@@ -92,6 +93,7 @@ def load_demo(app: Storyline, today: date | None = None, seed: int = 7) -> DemoS
     )
     checkout = app.create_epic(by("alice", at(setup, 10)), BOARD, "Checkout", today + timedelta(days=30))
     invoicing = app.create_epic(by("alice", at(setup, 10, 5)), BOARD, "Invoicing", today + timedelta(days=60))
+    risks = plan_controls(app, BOARD, setup, by)
     backlog = []
     for n, title in enumerate(TITLES):
         key = app.create_story(
@@ -156,6 +158,7 @@ def load_demo(app: Storyline, today: date | None = None, seed: int = 7) -> DemoS
             )
             app.complete_sprint(by("dave", at(end, 17)), sprint, carry_over_to=following)
             sprint = following
+    record_controls(app, BOARD, checkout, risks, setup, today, by)
     return DemoSummary(BOARD, len(TITLES), 4, app.recorder.max_notification_id() or 0)
 
 
