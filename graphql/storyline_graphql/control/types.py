@@ -13,12 +13,13 @@ import strawberry
 from storyline_domain.board import CostBasis
 from storyline_domain.epic import Health
 from storyline_domain.risk import RiskState
-from storyline_graphql.analytics import StorySnapshot
+from storyline_graphql.analytics import StorySnapshot, twin
 from storyline_graphql.audit import AuditEntry
 from storyline_graphql.common import Connection, Node
 from storyline_graphql.context import Info
 from storyline_graphql.control.paging import slice_connection
 from storyline_graphql.loaders import Loaders
+from storyline_service import timetravel
 from storyline_service.control import figures, queries
 from storyline_service.control.draft import status_draft
 
@@ -235,17 +236,7 @@ class StatusDraft:
             health=Health(value["health"]),
             health_reasons=value["health_reasons"],
             completed_stories=[
-                StorySnapshot(
-                    key=s["key"],
-                    title=s["title"],
-                    points=s["points"],
-                    status=s["status"],
-                    assignee=s["assignee"],
-                    sprint_id=strawberry.ID(s["sprint_id"]) if s["sprint_id"] else None,
-                    blocked=s["blocked"],
-                    version=s["version"],
-                )
-                for s in value["completed_stories"]
+                twin(StorySnapshot, timetravel.StorySnapshot(**s)) for s in value["completed_stories"]
             ],
             completed_points=value["completed_points"],
             scope_added_points=value["scope_added_points"],

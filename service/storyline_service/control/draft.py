@@ -3,6 +3,7 @@ between ``since`` and ``until``, as plain values that a published update keeps a
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import pairwise
@@ -32,7 +33,7 @@ from storyline_service.readmodels import (
     StoryVersionRow,
     table_of,
 )
-from storyline_service.timetravel import StorySnapshot, story_as_of
+from storyline_service.timetravel import story_as_of
 
 
 def _completed_between(conn: Connection, board_key: str, since: datetime, until: datetime) -> list[str]:
@@ -171,20 +172,6 @@ def _risk_changes(conn: Connection, board_key: str, since: datetime, until: date
     return sorted(found, key=lambda risk: (-risk["score"], risk["risk_key"]))
 
 
-def _snapshot_value(snapshot: StorySnapshot) -> dict[str, Any]:
-    return {
-        "key": snapshot.key,
-        "title": snapshot.title,
-        "points": snapshot.points,
-        "status": snapshot.status,
-        "assignee": snapshot.assignee,
-        "sprint_id": snapshot.sprint_id,
-        "blocked": snapshot.blocked,
-        "version": snapshot.version,
-        "rank": snapshot.rank,
-    }
-
-
 def _health(
     engine: Engine,
     board_key: str,
@@ -262,7 +249,7 @@ def status_draft(
         "until": until.isoformat(),
         "health": health.value,
         "health_reasons": reasons,
-        "completed_stories": [_snapshot_value(s) for s in snapshots],
+        "completed_stories": [asdict(s) for s in snapshots],
         "completed_points": sum(s.points or 0 for s in snapshots),
         "scope_added_points": added,
         "scope_removed_points": removed,
