@@ -30,7 +30,7 @@ from storyline_graphql.boards import BoardMutations, BoardQuery, load_board
 from storyline_graphql.common import Node
 from storyline_graphql.context import Context, Info
 from storyline_graphql.control.mutations import ControlMutations
-from storyline_graphql.control.types import ControlQuery
+from storyline_graphql.control.types import ControlQuery, load_control_node
 from storyline_graphql.cost import QueryCost
 from storyline_graphql.epics import EpicMutations, load_epic
 from storyline_graphql.scalars import SCALARS
@@ -48,14 +48,16 @@ CACHE_SIZE = 512
 
 @strawberry.type
 class NodeQuery:
-    @strawberry.field(description="Any board, story, sprint, epic or audit entry by its id.")
+    @strawberry.field(
+        description="Any board, story, sprint, epic, risk, status update or audit entry by its id."
+    )
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         sequence = audit_sequence(id)
         if sequence is not None:
             return await load_audit_entry(info, sequence)
         found = await asyncio.to_thread(info.context.reads.find_node, id)
         if found is None:
-            return None
+            return await load_control_node(info, id)
         kind, key = found
         loaders = {"Board": load_board, "Story": load_story, "Sprint": load_sprint, "Epic": load_epic}
         node: Node | None = await loaders[kind](info, key)

@@ -241,3 +241,51 @@ def test_draft_then_publish_then_newest_first(server: Server) -> None:
     assert updates["edges"][1]["node"] == published
     older = server.post(UPDATES, {"k": board, "last": 1, "before": updates["edges"][1]["cursor"]})
     assert [e["node"]["summary"] for e in older["board"]["statusUpdates"]["edges"]] == ["Second"]
+
+
+READS = """query($k: String!, $risk: String!, $riskId: ID!, $updateId: ID!) {
+  board(key: $k) {
+    budget { amount }
+    risks { totalCount }
+    statusDraft { health }
+    statusUpdates { totalCount }
+    epics { health healthReason progress { totalPoints } slips { reason } }
+  }
+  risk(key: $risk) { key history { totalCount } }
+  riskNode: node(id: $riskId) { ... on Risk { key } }
+  updateNode: node(id: $updateId) { ... on StatusUpdate { summary figures { health } } }
+}"""
+
+
+def test_a_viewer_reads_all_of_it_and_an_outsider_nothing(server: Server) -> None:
+    board = create_board(server)
+    mutate(server, "grantRole", {"boardKey": board, "user": "vera", "role": "VIEWER"}, "board { key }")
+    mutate(server, "createEpic", {"boardKey": board, "title": "Checkout"}, "epic { key }")
+    set_budget(server, board, "500.00")
+    risk = mutate(
+        server,
+        "createRisk",
+        {"boardKey": board, "title": "R", "probability": 1, "impact": 1},
+        "risk { id key }",
+    )["risk"]
+    update = mutate(
+        server,
+        "publishStatusUpdate",
+        {"boardKey": board, "health": "ON_TRACK", "summary": "Kick-off"},
+        "statusUpdate { id }",
+    )["statusUpdate"]
+    variables = {"k": board, "risk": risk["key"], "riskId": risk["id"], "updateId": update["id"]}
+    seen = server.post(READS, variables, user="vera")
+    assert seen["board"]["budget"] == {"amount": "500.00"}
+    assert seen["board"]["risks"]["totalCount"] == seen["board"]["statusUpdates"]["totalCount"] == 1
+    assert seen["board"]["epics"][0]["health"] == "ON_TRACK" and seen["board"]["epics"][0]["slips"] == []
+    assert seen["risk"] == {"key": risk["key"], "history": {"totalCount": 1}}
+    assert seen["riskNode"] == {"key": risk["key"]}
+    assert seen["updateNode"]["summary"] == "Kick-off"
+    hidden = server.post(READS, variables, user="outsider")
+    assert (hidden["board"], hidden["risk"], hidden["riskNode"], hidden["updateNode"]) == (
+        None,
+        None,
+        None,
+        None,
+    )

@@ -185,6 +185,17 @@ async def load_risk(info: Info, key: str) -> Risk | None:
     return Risk.from_row(row) if row and info.context.access.can_read(row.board_key) else None
 
 
+async def load_control_node(info: Info, node_id: str) -> Risk | StatusUpdate | None:
+    """A risk or a published status update by its id, on a board the viewer may read."""
+    engine = info.context.reads.engine
+    risk = await asyncio.to_thread(queries.risk_by_id, engine, node_id)
+    update = None if risk else await asyncio.to_thread(queries.status_update, engine, node_id)
+    row = risk or update
+    if row is None or not info.context.access.can_read(row.board_key):
+        return None
+    return Risk.from_row(row) if risk else StatusUpdate.from_row(row)
+
+
 # ----- status updates -----
 
 

@@ -69,3 +69,8 @@ def draft_since(engine: Engine, board_key: str) -> datetime:
 def status_update(engine: Engine, update_id: str) -> Any | None:
     with engine.connect() as conn:
         return conn.execute(select(updates).where(updates.c.id == update_id)).first()
+
+
+def risk_by_id(engine: Engine, risk_id: str) -> Any | None:
+    with engine.connect() as conn:
+        return conn.execute(select(risks).where(risks.c.id == risk_id)).first()
