@@ -52,7 +52,7 @@ def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
     cleaned: dict[str, Any] = {}
     for field, value in fields.items():
         if field == "title":
-            cleaned[field] = clean_text(value, "title", max_length=200, label="a risk title")
+            cleaned[field] = clean_text(value or "", "title", max_length=200, label="a risk title")
         elif field in ("probability", "impact"):
             cleaned[field] = check_rating(value, field)
         elif field == "description":

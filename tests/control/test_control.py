@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from storyline_domain.board import board_id
 from storyline_domain.errors import InvalidTransitionError, ValidationError
+from storyline_service.application import Caller
 from storyline_service.bootstrap import Runtime
 from storyline_service.control import commands as control
 from storyline_service.control.draft import status_draft
@@ -304,3 +306,38 @@ def test_amounts_parse_back_from_their_text_exactly(amount: Decimal) -> None:
     parsed = parse_money(money_text(amount), "amount")
     assert parsed == amount and parsed.as_tuple().exponent == amount.as_tuple().exponent
     assert round_money(parsed, "EUR") == parsed
+
+
+def test_sixteen_managers_raising_risks_at_once_get_gap_free_keys(runtime: Runtime) -> None:
+    runtime.app.create_board(by("01 09:00"), BOARD, "Control", None)
+
+    def raise_risk(n: int) -> str:
+        return control.create_risk(
+            runtime.app, Caller("alice"), BOARD, {"title": f"Risk {n}", "probability": 1 + n % 5, "impact": 2}
+        )
+
+    with ThreadPoolExecutor(16) as pool:
+        keys = list(pool.map(raise_risk, range(16)))
+    assert sorted(keys) == sorted(f"{BOARD}-R{n}" for n in range(1, 17))
+    register = risks_of(runtime.engine, BOARD)
+    assert len(register) == 16
+    assert [r.score for r in register] == sorted((r.score for r in register), reverse=True)
+
+
+def test_a_risk_refuses_bad_edits_and_records_nothing(runtime: Runtime) -> None:
+    runtime.app.create_board(by("01 09:00"), BOARD, "Control", None)
+    key = control.create_risk(
+        runtime.app, by("01 10:00"), BOARD, {"title": "R", "probability": 2, "impact": 2}
+    )
+    head = runtime.app.recorder.max_notification_id()
+    for fields, field in [
+        ({"title": None}, "title"),
+        ({"title": "  "}, "title"),
+        ({"impact": 0}, "impact"),
+        ({"probability": None}, "probability"),
+        ({"probability": 2}, "probability"),  # no change
+    ]:
+        with pytest.raises(ValidationError) as refused:
+            control.update_risk(runtime.app, by("01 11:00"), key, fields)
+        assert refused.value.field == field, fields
+    assert runtime.app.recorder.max_notification_id() == head

@@ -175,6 +175,9 @@ def publish_status_update(
 ) -> str:
     """Records the draft as it stands now, with the manager's health and summary: frozen for good."""
 
+    if since is not None and since.tzinfo is None:
+        raise ValidationError("since needs a time-zone offset", field="since")
+
     def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
         board = app._board(board_key, caller, Role.MANAGER)
         start = since or board.last_update_until or draft_since(engine, board_key)
