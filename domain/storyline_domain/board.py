@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from functools import cache
 from typing import Any, TypedDict
@@ -94,8 +96,34 @@ def validate_columns(columns: list[Column], limits: Limits = DEFAULT_LIMITS) -> 
     return cleaned
 
 
+class CostBasis(StrEnum):
+    PER_POINT = "PER_POINT"  # the rate is the cost of one completed point
+    PER_SPRINT = "PER_SPRINT"  # the rate is the cost of one sprint of the team's capacity
+
+
+class Budget(TypedDict):
+    currency: str
+    amount: Decimal
+    basis: str
+    rate: Decimal
+
+
+def check_money(value: Decimal, field: str, minor_unit: int | None = None) -> None:
+    """Money is a finite, non-negative Decimal; an amount has no more decimals than its currency."""
+    if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
+        raise ValidationError("an amount of money is a decimal of 0 or more", field=field)
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite
+    if minor_unit is not None and -exponent > minor_unit:
+        raise ValidationError(f"{value} has more decimals than its currency's {minor_unit}", field=field)
+
+
 class Board(StorylineAggregate):
     """A team's board: its workflow columns, its roles, its one active sprint and its working calendar."""
+
+    # Class-level defaults: snapshots taken before these existed restore without them.
+    budget: Budget | None = None
+    last_update_until: datetime | None = None
 
     def __init__(self, key: str, name: str, columns: list[Column], actor: str) -> None:
         self.key = key
@@ -150,6 +178,38 @@ class Board(StorylineAggregate):
 
         def apply(self, board: Board) -> None:
             board.active_sprint_id = None
+
+    class BudgetSet(StorylineAggregate.Event):
+        board_key: str
+        currency: str
+        amount: Decimal
+        basis: str
+        rate: Decimal
+        reason: str | None
+        previous: Budget | None
+
+        def apply(self, board: Board) -> None:
+            board.budget = {
+                "currency": self.currency,
+                "amount": self.amount,
+                "basis": self.basis,
+                "rate": self.rate,
+            }
+
+    class StatusUpdatePublished(StorylineAggregate.Event):
+        """A stakeholder update, its figures frozen exactly as they stood: never recomputed."""
+
+        board_key: str
+        update_id: UUID
+        health: str
+        summary: str
+        since: datetime
+        until: datetime
+        figures: dict[str, Any]
+        markdown: str
+
+        def apply(self, board: Board) -> None:
+            board.last_update_until = self.until
 
     @classmethod
     def create(
@@ -230,6 +290,44 @@ class Board(StorylineAggregate):
     def deactivate_sprint(self, sprint_id: UUID, stamp: Stamp) -> None:
         assert self.active_sprint_id == sprint_id
         self._record(self.SprintDeactivated, stamp, sprint_id=sprint_id)
+
+    def set_budget(self, budget: Budget, minor_unit: int, reason: str | None, stamp: Stamp) -> None:
+        if not re.fullmatch(r"[A-Z]{3}", budget["currency"]):
+            raise ValidationError("a currency is an ISO 4217 code, like EUR", field="currency")
+        check_money(budget["amount"], "amount", minor_unit)
+        check_money(budget["rate"], "rate")
+        CostBasis(budget["basis"])
+        if budget == self.budget:
+            raise ValidationError(f"the budget of {self.key} is already exactly that", field="amount")
+        reason = reason.strip() if reason and reason.strip() else None
+        if reason is not None:
+            reason = clean_text(reason, "reason", max_length=1000, label="a reason")
+        self._record(self.BudgetSet, stamp, board_key=self.key, **budget, reason=reason, previous=self.budget)
+
+    def publish_status_update(
+        self,
+        update_id: UUID,
+        health: str,
+        summary: str,
+        since: datetime,
+        until: datetime,
+        figures: dict[str, Any],
+        markdown: str,
+        stamp: Stamp,
+    ) -> None:
+        summary = clean_text(summary, "summary", max_length=5000, label="a summary")
+        self._record(
+            self.StatusUpdatePublished,
+            stamp,
+            board_key=self.key,
+            update_id=update_id,
+            health=health,
+            summary=summary,
+            since=since,
+            until=until,
+            figures=figures,
+            markdown=markdown,
+        )
 
 
 class KeySequence(StorylineAggregate):

@@ -200,7 +200,7 @@ def demo() -> None:
     """Loads a demo board (PAY) with three past sprints and an active one, backfilled."""
     runtime = _open()
     try:
-        summary = load_demo(runtime.app)
+        summary = load_demo(runtime.app, runtime.engine)
     except DomainError as error:
         console.print(f"demo not loaded: {error.message}")
         raise typer.Exit(1) from None

@@ -24,6 +24,7 @@ from storyline_graphql.common import (
     run_command,
 )
 from storyline_graphql.context import Info
+from storyline_graphql.control.types import BoardControl
 from storyline_graphql.enums import Role, SprintState, StatusCategory
 from storyline_service.application import Caller
 from storyline_service.queries import BOARD_ORDER, AuditCriteria, Record, StoryCriteria
@@ -75,7 +76,7 @@ class Column:
 
 
 @strawberry.type
-class Board(BoardAnalytics, BoardCalendar, Node):
+class Board(BoardControl, BoardAnalytics, BoardCalendar, Node):
     id: strawberry.ID
     key: str
     name: str

@@ -9,6 +9,7 @@ import strawberry
 
 from storyline_graphql.common import BackfillInput, Connection, Node, Reread, UserError, run_command
 from storyline_graphql.context import Info
+from storyline_graphql.control.types import EpicControl
 from storyline_service.queries import Reads, Record, StoryCriteria
 
 if TYPE_CHECKING:
@@ -18,15 +19,22 @@ LazyStory = Annotated["Story", strawberry.lazy("storyline_graphql.stories")]
 
 
 @strawberry.type
-class Epic(Node):
+class Epic(EpicControl, Node):
     id: strawberry.ID
     key: str
     title: str
     target_date: date | None
+    version: int = strawberry.field(description="What a change to the epic sends back as expectedVersion.")
 
     @classmethod
     def from_row(cls, row: Record) -> Epic:
-        return cls(id=strawberry.ID(row.id), key=row.key, title=row.title, target_date=row.target_date)
+        return cls(
+            id=strawberry.ID(row.id),
+            key=row.key,
+            title=row.title,
+            target_date=row.target_date,
+            version=row.version,
+        )
 
     @strawberry.field(description="Points of its stories that are not archived.")
     async def total_points(self, info: Info) -> float:

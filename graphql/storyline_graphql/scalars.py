@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import strawberry
@@ -69,6 +70,18 @@ def literal_parser(parse: Callable[[Any], Any]) -> Callable[..., Any]:
     return parse_literal
 
 
+def parse_decimal(value: Any) -> Any:
+    """An exact decimal from its string. Anything else (a JSON number has already lost digits) goes
+    through as it came, for the command to refuse with a UserError naming the field."""
+    if isinstance(value, str):
+        try:
+            parsed = Decimal(value.strip())
+        except InvalidOperation:
+            return value
+        return parsed if parsed.is_finite() else value
+    return value
+
+
 SCALARS: dict[object, ScalarDefinition] = {
     datetime: strawberry.scalar(
         name="DateTime",
@@ -83,6 +96,12 @@ SCALARS: dict[object, ScalarDefinition] = {
         serialize=date.isoformat,
         parse_value=parse_date,
         parse_literal=literal_parser(parse_date),
+    ),
+    Decimal: strawberry.scalar(
+        name="Decimal",
+        description='An exact decimal, as a string, like "1250.00"; never a number.',
+        serialize=lambda value: format(value, "f"),
+        parse_value=parse_decimal,
     ),
 }
 """Passed to the schema's ``scalar_map``; JSON is strawberry's own ``strawberry.scalars.JSON``."""

@@ -30,6 +30,8 @@ from storyline_graphql.boards import BoardMutations, BoardQuery, load_board
 from storyline_graphql.calendars import CalendarMutations
 from storyline_graphql.common import Node
 from storyline_graphql.context import Context, Info
+from storyline_graphql.control.mutations import ControlMutations
+from storyline_graphql.control.types import ControlQuery, load_control_node
 from storyline_graphql.cost import QueryCost
 from storyline_graphql.epics import EpicMutations, load_epic
 from storyline_graphql.scalars import SCALARS
@@ -47,23 +49,28 @@ CACHE_SIZE = 512
 
 @strawberry.type
 class NodeQuery:
-    @strawberry.field(description="Any board, story, sprint, epic or audit entry by its id.")
+    @strawberry.field(
+        description="Any board, story, sprint, epic, risk, status update or audit entry by its id."
+    )
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         sequence = audit_sequence(id)
         if sequence is not None:
             return await load_audit_entry(info, sequence)
         found = await asyncio.to_thread(info.context.reads.find_node, id)
         if found is None:
-            return None
+            return await load_control_node(info, id)
         kind, key = found
         loaders = {"Board": load_board, "Story": load_story, "Sprint": load_sprint, "Epic": load_epic}
         node: Node | None = await loaders[kind](info, key)
         return node
 
 
-Query = merge_types("Query", (NodeQuery, BoardQuery, StoryQuery, SprintQuery, AuditQuery, *ANALYTICS_TYPES))
+Query = merge_types(
+    "Query", (NodeQuery, BoardQuery, StoryQuery, SprintQuery, AuditQuery, *ANALYTICS_TYPES, ControlQuery)
+)
 Mutation = merge_types(
-    "Mutation", (BoardMutations, StoryMutations, EpicMutations, SprintMutations, CalendarMutations)
+    "Mutation",
+    (BoardMutations, StoryMutations, EpicMutations, SprintMutations, CalendarMutations, ControlMutations),
 )
 Subscription = merge_types("Subscription", (AuditSubscription,))
 

@@ -13,8 +13,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 
+from sqlalchemy import Engine
+
 from storyline_domain.sprint import Sprint
 from storyline_service.application import Caller, Storyline
+from storyline_service.control.demo import plan_controls, record_controls
 
 BOARD = "PAY"
 TEAM = ("alice", "bob", "carol", "dave")
@@ -62,8 +65,10 @@ class DemoSummary:
     events: int
 
 
-def load_demo(app: Storyline, today: date | None = None, seed: int = 7) -> DemoSummary:
-    """Loads the demo board. Refuses if it exists already."""
+def load_demo(app: Storyline, reads: Engine, today: date | None = None, seed: int = 7) -> DemoSummary:
+    """Loads the demo board, drafting its status update from the read models ``reads``.
+
+    Refuses if the board exists already."""
     today = today or datetime.now(UTC).date()
     rng = random.Random(seed)
     # Sprints run Monday to Friday of the next week; the active one started 3 to 9 days ago.
@@ -94,6 +99,7 @@ def load_demo(app: Storyline, today: date | None = None, seed: int = 7) -> DemoS
     )
     checkout = app.create_epic(by("alice", at(setup, 10)), BOARD, "Checkout", today + timedelta(days=30))
     invoicing = app.create_epic(by("alice", at(setup, 10, 5)), BOARD, "Invoicing", today + timedelta(days=60))
+    risks = plan_controls(app, BOARD, setup, by)
     backlog = []
     for n, title in enumerate(TITLES):
         key = app.create_story(
@@ -167,6 +173,7 @@ def load_demo(app: Storyline, today: date | None = None, seed: int = 7) -> DemoS
             )
             app.complete_sprint(by("dave", at(end, 17)), sprint, carry_over_to=following)
             sprint = following
+    record_controls(app, reads, BOARD, checkout, risks, setup, today, by)
     return DemoSummary(BOARD, len(TITLES), 4, app.recorder.max_notification_id() or 0)
 
 

@@ -92,7 +92,7 @@ def prepare_local_start(runtime: Runtime, session: bool = False) -> LocalStart:
         lasting_admin = tokens.c.superuser.is_(True) & tokens.c.expires_at.is_(None)
         has_admin = conn.execute(select(tokens.c.id).where(lasting_admin).limit(1)).first()
     if empty:
-        load_demo(runtime.app)
+        load_demo(runtime.app, runtime.engine)
     new_token = None
     if runtime.settings.admin_token is None and has_admin is None:
         _, new_token = runtime.tokens.create(ADMIN, superuser=True)

@@ -108,7 +108,7 @@ def demo_server(folder: Path) -> Iterator[DemoServer]:
     """Loads the demo into a new SQLite database, then serves it with ADMIN_TOKEN as the admin token."""
     url = f"sqlite:///{folder}/storyline.db"
     runtime = bootstrap(Settings(database_url=url))
-    load_demo(runtime.app, today=demo_day())
+    load_demo(runtime.app, runtime.engine, today=demo_day())
     env = {"STORYLINE_DATABASE_URL": url, "STORYLINE_ADMIN_TOKEN": ADMIN_TOKEN}
     process: subprocess.Popen[bytes]
     process, base_url = start_server(runtime.settings, env, folder / "server.log")

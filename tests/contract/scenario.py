@@ -159,6 +159,7 @@ def run(server: DemoServer) -> dict[str, Call]:
         "expectedVersion": calendar["version"],
     }
     s.call("ConfigureCalendar", "ConfigureCalendar", {"input": sydney})
+    project_control(s)
 
     # A change by another client arrives on the live subscription.
     bob = server.client(server.token("bob"))
@@ -169,6 +170,53 @@ def run(server: DemoServer) -> dict[str, Call]:
     )
     s.calls[subscription.name] = subscription
     return s.calls
+
+
+def project_control(s: Scenario) -> None:
+    """A project manager's page: milestones, budget, risks, the draft and its publishing."""
+    epics = s.call("Milestones", "Milestones", {"boardKey": BOARD})["board"]["epics"]
+    invoicing = epics[1]
+    move = {"epicKey": invoicing["key"], "targetDate": "2027-03-31", "reason": "VAT rules changed"}
+    s.call(
+        "SetEpicTargetDate", "SetEpicTargetDate", {"input": {**move, "expectedVersion": invoicing["version"]}}
+    )
+    override = {"epicKey": invoicing["key"], "health": "AT_RISK", "reason": "the tax adviser is booked up"}
+    s.call("SetEpicHealth", "SetEpicHealth", {"input": override})
+    board = s.call("Budget", "Budget", {"boardKey": BOARD})["board"]
+    budget = {
+        "boardKey": BOARD,
+        "currency": "EUR",
+        "amount": "135000.00",
+        "basis": "PER_SPRINT",
+        "rate": "18000.00",
+        "reason": "wallets added to the scope",
+        "expectedVersion": board["version"],
+    }
+    s.call("SetBudget", "SetBudget", {"input": budget})
+    s.call("SetBudget-float-refused", "SetBudget", {"input": {**budget, "amount": 135000.5}})
+    risks = s.call("RiskRegister", "RiskRegister", {"boardKey": BOARD})["board"]["risks"]
+    s.call("RiskRegister-open", "RiskRegister", {"boardKey": BOARD, "state": "OPEN", "minScore": 4})
+    s.call("RiskRegister-last", "RiskRegister", {"boardKey": BOARD, "first": None, "last": 1})
+    new = {
+        "boardKey": BOARD,
+        "title": "Card scheme fees rise",
+        "probability": 2,
+        "impact": 4,
+        "owner": "dave",
+    }
+    created = s.call("CreateRisk", "CreateRisk", {"input": new})["createRisk"]["risk"]
+    raised = {"riskKey": created["key"], "probability": 4, "expectedVersion": created["version"]}
+    s.call("UpdateRisk", "UpdateRisk", {"input": raised})
+    s.call("SetRiskState", "SetRiskState", {"input": {"riskKey": created["key"], "state": "MITIGATING"}})
+    links = {"riskKey": created["key"], "epicKeys": [invoicing["key"]]}
+    s.call("LinkRisk", "LinkRisk", {"input": links})
+    s.call("RiskDetail", "RiskDetail", {"key": risks["edges"][0]["node"]["key"]})
+    s.call("StatusDraft", "StatusDraft", {"boardKey": BOARD})
+    publish = {"boardKey": BOARD, "health": "AT_RISK", "summary": "Invoicing slips; a new fee risk."}
+    s.call(
+        "PublishStatusUpdate", "PublishStatusUpdate", {"input": {**publish, "clientMutationId": "update-2"}}
+    )
+    s.call("StatusUpdates", "StatusUpdates", {"boardKey": BOARD})
 
 
 # ----- examples -----

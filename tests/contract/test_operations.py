@@ -10,6 +10,7 @@ import difflib
 import json
 import re
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -38,6 +39,10 @@ NEEDED = {
     "audit trail with filters": {"AuditTrail"},
     "live board": {"BoardEvents"},
     "working calendar": {"BoardCalendar", "ConfigureCalendar"},
+    "milestones": {"Milestones", "SetEpicTargetDate", "SetEpicHealth"},
+    "budget": {"Budget", "SetBudget"},
+    "risk register": {"RiskRegister", "RiskDetail", "CreateRisk", "UpdateRisk", "SetRiskState", "LinkRisk"},
+    "status draft and publishing": {"StatusDraft", "PublishStatusUpdate", "StatusUpdates"},
 }
 
 
@@ -297,3 +302,72 @@ def test_the_board_page_is_served(demo: DemoServer) -> None:
     for name in ("board.js", "board.css", "operations.js"):
         served = client.get(f"/board/{name}")
         assert served.status_code == 200 and served.text == (BOARD_PAGE / name).read_text()
+
+
+# ----- a project manager's page ---------------------------------------------------------
+
+
+def test_milestones_show_the_demo_slip_and_take_a_new_one(calls: dict[str, Call]) -> None:
+    checkout, invoicing = ran(calls, "Milestones")["board"]["epics"]
+    assert [(s["reason"], s["actor"]) for s in checkout["slips"]] == [
+        ("the payment provider delayed its sandbox", "dave")
+    ]
+    assert checkout["slips"][0]["to"] == checkout["targetDate"] > checkout["slips"][0]["from"]
+    progress = invoicing["progress"]
+    assert progress["remainingPoints"] == progress["totalPoints"] - progress["completedPoints"] > 0
+    moved = ran(calls, "SetEpicTargetDate")["setEpicTargetDate"]["epic"]
+    assert moved["targetDate"] == "2027-03-31" and moved["slips"][-1]["reason"] == "VAT rules changed"
+    overridden = ran(calls, "SetEpicHealth")["setEpicHealth"]["epic"]
+    assert (overridden["health"], overridden["healthOverridden"]) == ("AT_RISK", True)
+
+
+def test_budget_is_exact_and_a_float_is_refused(calls: dict[str, Call]) -> None:
+    before = ran(calls, "Budget")["board"]["budget"]
+    assert (before["amount"], before["currency"], before["basis"]) == ("120000.00", "EUR", "PER_SPRINT")
+    closed = [s for s in before["bySprint"] if s["actual"] != "0.00"]
+    # Sprint 4 was closed earlier in the scenario; Sprint 5 has cost nothing yet.
+    assert len(closed) == 4 and before["spentToDate"] == "72000.00"
+    budget = ran(calls, "SetBudget")["setBudget"]["board"]["budget"]
+    assert budget["amount"] == "135000.00"
+    assert Decimal(budget["variance"]) == Decimal(budget["amount"]) - Decimal(budget["forecastAtCompletion"])
+    refused = ran(calls, "SetBudget-float-refused")["setBudget"]
+    assert refused["board"] is None and [(e["code"], e["field"]) for e in refused["errors"]] == [
+        ("VALIDATION", "amount")
+    ]
+
+
+def test_the_risk_register_is_ordered_by_score(calls: dict[str, Call]) -> None:
+    register = nodes(ran(calls, "RiskRegister")["board"]["risks"])
+    assert [(r["title"], r["score"], r["state"]) for r in register] == [
+        ("Payment provider changes its API", 16, "MITIGATING"),
+        ("PCI audit findings", 15, "OCCURRED"),
+        ("Key developer leaves", 6, "OPEN"),
+    ]
+    assert [r["key"] for r in nodes(ran(calls, "RiskRegister-open")["board"]["risks"])] == [
+        register[2]["key"]
+    ]
+    assert nodes(ran(calls, "RiskRegister-last")["board"]["risks"]) == register[2:]
+    linked = ran(calls, "LinkRisk")["linkRisk"]["risk"]
+    assert (linked["score"], linked["state"], [e["key"] for e in linked["epics"]]) == (
+        16,
+        "MITIGATING",
+        ["PAY-E2"],
+    )
+    history = nodes(ran(calls, "RiskDetail")["risk"]["history"])
+    assert [e["eventType"] for e in history] == ["RiskCreated", "RiskStateChanged"]
+    assert history[1]["changes"] == [{"field": "state", "from": "OPEN", "to": "MITIGATING"}]
+
+
+def test_the_draft_is_published_and_listed_newest_first(calls: dict[str, Call]) -> None:
+    draft = ran(calls, "StatusDraft")["board"]["statusDraft"]
+    assert draft["completedPoints"] == sum(s["points"] for s in draft["completedStories"]) > 0
+    assert [s["slip"]["reason"] for s in draft["slips"]] == ["VAT rules changed"]
+    assert draft["markdown"].startswith("# PAY status: at risk")
+    published = ran(calls, "PublishStatusUpdate")["publishStatusUpdate"]
+    assert published["errors"] == [] and published["statusUpdate"]["health"] == "AT_RISK"
+    updates = nodes(ran(calls, "StatusUpdates")["board"]["statusUpdates"])
+    assert [u["summary"] for u in updates] == [
+        "Invoicing slips; a new fee risk.",
+        "Wallets are live; checkout slipped two weeks with the provider's sandbox.",
+    ]
+    assert updates[0]["figures"]["completedStories"] == draft["completedStories"]

@@ -214,4 +214,12 @@ INPUT_TYPES = {
     "removeStoryFromSprint": "SprintStoryInput",
     "startSprint": "SprintRefInput",
     "completeSprint": "CompleteSprintInput",
+    "setEpicTargetDate": "SetEpicTargetDateInput",
+    "setEpicHealth": "SetEpicHealthInput",
+    "setBudget": "SetBudgetInput",
+    "createRisk": "CreateRiskInput",
+    "updateRisk": "UpdateRiskInput",
+    "setRiskState": "SetRiskStateInput",
+    "linkRisk": "LinkRiskInput",
+    "publishStatusUpdate": "PublishStatusUpdateInput",
 }

@@ -78,6 +78,10 @@ class Board:
             self.run("startSprint", {"sprintId": sprint}, "sprint { id }")
         return sprint
 
+    def risk(self) -> str:
+        input = {"boardKey": self.key, "title": "Vendor late", "probability": 2, "impact": 3}
+        return str(self.run("createRisk", input, "risk { key }")["risk"]["key"])
+
     def sprint_with_story(self) -> dict[str, str]:
         story = self.story()
         return {"sprintId": self.sprint(story=story), "storyKey": story}
@@ -140,15 +144,59 @@ CASES = {
         Case("removeStoryFromSprint", "MEMBER", lambda b: b.sprint_with_story()),
         Case("startSprint", "MANAGER", lambda b: {"sprintId": b.sprint()}),
         Case("completeSprint", "MANAGER", lambda b: {"sprintId": b.sprint(active=True)}),
+        # Project control: MANAGER and above.
+        Case(
+            "setEpicTargetDate",
+            "MANAGER",
+            lambda b: {"epicKey": b.epic(), "targetDate": "2026-12-01", "reason": "planned"},
+        ),
+        Case(
+            "setEpicHealth", "MANAGER", lambda b: {"epicKey": b.epic(), "health": "AT_RISK", "reason": "PSP"}
+        ),
+        Case(
+            "setBudget",
+            "MANAGER",
+            lambda b: {
+                "boardKey": b.key,
+                "currency": "EUR",
+                "amount": "1000.00",
+                "basis": "PER_POINT",
+                "rate": "10.00",
+            },
+        ),
+        Case(
+            "createRisk",
+            "MANAGER",
+            lambda b: {"boardKey": b.key, "title": "R", "probability": 2, "impact": 3},
+        ),
+        Case("updateRisk", "MANAGER", lambda b: {"riskKey": b.risk(), "impact": 4}),
+        Case("setRiskState", "MANAGER", lambda b: {"riskKey": b.risk(), "state": "MITIGATING"}),
+        Case("linkRisk", "MANAGER", lambda b: {"riskKey": b.risk(), "storyKeys": [b.story()]}),
+        Case(
+            "publishStatusUpdate",
+            "MANAGER",
+            lambda b: {"boardKey": b.key, "health": "ON_TRACK", "summary": "ok"},
+        ),
     ]
 }
 
 
 def payload_field(mutation: str) -> str:
-    if mutation in ("createBoard", "configureColumns", "configureCalendar", "grantRole", "revokeRole"):
+    if mutation in (
+        "createBoard",
+        "configureColumns",
+        "configureCalendar",
+        "grantRole",
+        "revokeRole",
+        "setBudget",
+    ):
         return "board"
-    if mutation == "createEpic":
+    if mutation in ("createEpic", "setEpicTargetDate", "setEpicHealth"):
         return "epic"
+    if "Risk" in mutation:
+        return "risk"
+    if mutation == "publishStatusUpdate":
+        return "statusUpdate"
     return "sprint" if "Sprint" in INPUT_TYPES[mutation] else "story"
 
 
@@ -194,7 +242,7 @@ def test_mutation_matrix(server: Server, outsider: str, name: str, principal: st
     refusal = expected(principal, case.needs)
     if refusal is None:
         assert payload["errors"] == [], payload
-        assert payload[field] == {"__typename": field.capitalize()}
+        assert payload[field] == {"__typename": field[0].upper() + field[1:]}
         # The actor is the authenticated user.
         assert actions_of(server, principal) > actions
     else:

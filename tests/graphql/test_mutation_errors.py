@@ -22,6 +22,14 @@ SELECTION = {
     "removeStoryFromSprint": "sprint { id }",
     "startSprint": "sprint { id }",
     "completeSprint": "sprint { id }",
+    "setEpicTargetDate": "epic { key }",
+    "setEpicHealth": "epic { key }",
+    "setBudget": "board { key }",
+    "createRisk": "risk { key }",
+    "updateRisk": "risk { key }",
+    "setRiskState": "risk { key }",
+    "linkRisk": "risk { key }",
+    "publishStatusUpdate": "statusUpdate { id }",
 }
 MISSING_SPRINT = "7d4b0a2e-0000-4000-8000-000000000000"
 
@@ -373,6 +381,82 @@ CASES: dict[str, Case] = {
     "completeSprint stale version": Case("completeSprint", stale(sprint(ACTIVE)), "CONFLICT"),
     "completeSprint unknown sprint": Case("completeSprint", NO_SPRINT, "NOT_FOUND"),
     "completeSprint by a member": Case("completeSprint", sprint(ACTIVE), "FORBIDDEN", user="bob"),
+    # Project control.
+    "setEpicTargetDate unchanged": Case(
+        "setEpicTargetDate",
+        lambda w: {"epicKey": w.epic, "targetDate": None, "reason": "x"},
+        "VALIDATION",
+        "targetDate",
+    ),
+    "setEpicTargetDate unknown epic": Case(
+        "setEpicTargetDate",
+        lambda w: {"epicKey": f"{w.board}-E99", "targetDate": "2026-12-01", "reason": "x"},
+        "NOT_FOUND",
+        "epicKey",
+    ),
+    "setEpicTargetDate by a member": Case(
+        "setEpicTargetDate",
+        lambda w: {"epicKey": w.epic, "targetDate": "2026-12-01", "reason": "x"},
+        "FORBIDDEN",
+        user="bob",
+    ),
+    "setEpicHealth without a reason": Case(
+        "setEpicHealth", lambda w: {"epicKey": w.epic, "health": "AT_RISK"}, "VALIDATION", "reason"
+    ),
+    "setEpicHealth clearing no override": Case(
+        "setEpicHealth", lambda w: {"epicKey": w.epic, "health": None}, "VALIDATION", "health"
+    ),
+    "setBudget a float": Case(
+        "setBudget",
+        lambda w: {"boardKey": w.board, "currency": "EUR", "amount": 10.5, "basis": "PER_POINT", "rate": "1"},
+        "VALIDATION",
+        "amount",
+    ),
+    "setBudget unknown currency": Case(
+        "setBudget",
+        lambda w: {"boardKey": w.board, "currency": "QQQ", "amount": "10", "basis": "PER_POINT", "rate": "1"},
+        "VALIDATION",
+        "currency",
+    ),
+    "setBudget by a viewer": Case(
+        "setBudget",
+        lambda w: {"boardKey": w.board, "currency": "EUR", "amount": "10", "basis": "PER_POINT", "rate": "1"},
+        "FORBIDDEN",
+        user="vic",
+    ),
+    "createRisk probability out of range": Case(
+        "createRisk",
+        lambda w: {"boardKey": w.board, "title": "R", "probability": 6, "impact": 1},
+        "VALIDATION",
+        "probability",
+    ),
+    "createRisk unknown board": Case(
+        "createRisk",
+        lambda w: {"boardKey": "NOPE", "title": "R", "probability": 1, "impact": 1},
+        "NOT_FOUND",
+        "boardKey",
+    ),
+    "updateRisk unknown risk": Case(
+        "updateRisk", lambda w: {"riskKey": f"{w.board}-R99", "impact": 2}, "NOT_FOUND", "riskKey"
+    ),
+    "setRiskState unknown risk": Case(
+        "setRiskState", lambda w: {"riskKey": f"{w.board}-R99", "state": "CLOSED"}, "NOT_FOUND", "riskKey"
+    ),
+    "linkRisk unknown risk": Case(
+        "linkRisk", lambda w: {"riskKey": f"{w.board}-R99", "storyKeys": [w.todo]}, "NOT_FOUND", "riskKey"
+    ),
+    "publishStatusUpdate blank summary": Case(
+        "publishStatusUpdate",
+        lambda w: {"boardKey": w.board, "health": "ON_TRACK", "summary": " "},
+        "VALIDATION",
+        "summary",
+    ),
+    "publishStatusUpdate by a member": Case(
+        "publishStatusUpdate",
+        lambda w: {"boardKey": w.board, "health": "ON_TRACK", "summary": "ok"},
+        "FORBIDDEN",
+        user="bob",
+    ),
 }
 
 

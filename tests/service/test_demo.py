@@ -12,7 +12,7 @@ from storyline_service.projections.rebuild import verify
 
 
 def test_demo_has_three_closed_sprints_an_active_one_and_their_changes(runtime: Runtime) -> None:
-    summary = load_demo(runtime.app, today=date(2026, 11, 20))
+    summary = load_demo(runtime.app, runtime.engine, today=date(2026, 11, 20))
     assert summary.board == "PAY"
     with runtime.engine.connect() as conn:
         states = conn.execute(text("select state from sprints order by start_date")).scalars().all()
@@ -37,7 +37,7 @@ def test_demo_tells_one_coherent_story(runtime: Runtime) -> None:
     """Only unfinished stories leave a sprint, back to the backlog; one story is blocked now, and the
     story the README moves is the carried-over one still in the active sprint."""
     today = date(2026, 11, 20)
-    load_demo(runtime.app, today=today)
+    load_demo(runtime.app, runtime.engine, today=today)
     with runtime.engine.connect() as conn:
         removed = conn.execute(
             text(

@@ -151,6 +151,16 @@ class CurrentState(Projection):
             }
         )
 
+    @on(Epic.TargetDateSet)
+    def epic_target_date_set(self, conn: Connection, event: Epic.TargetDateSet, position: int) -> None:
+        self.epics.update(
+            str(event.originator_id), target_date=event.target_date, version=event.originator_version
+        )
+
+    @on(Epic.HealthOverridden, Epic.HealthOverrideCleared)
+    def epic_health_overridden(self, conn: Connection, event: Any, position: int) -> None:
+        self.epics.update(str(event.originator_id), version=event.originator_version)
+
     @on(Sprint.Created)
     def sprint_created(self, conn: Connection, event: Sprint.Created, position: int) -> None:
         self.sprints.insert(

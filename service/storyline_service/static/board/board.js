@@ -248,6 +248,54 @@ async function loadBacklog(more = false) {
   $("#backlog-more").hidden = !page.pageInfo.hasNextPage;
 }
 
+// ----- the manager's status update ---------------------------------------------------
+
+async function loadStatus() {
+  const [draft, published] = await Promise.all([
+    request("StatusDraft", { boardKey: state.boardKey }),
+    request("StatusUpdates", { boardKey: state.boardKey, first: 5 }),
+  ]);
+  if (!draft.board) return;
+  const status = draft.board.statusDraft;
+  $("#status-health").textContent = status.health.replace("_", " ").toLowerCase();
+  $("#status-health").dataset.health = status.health;
+  $("#status-period").textContent = `Since ${status.since.slice(0, 16).replace("T", " ")}`;
+  $("#status-reasons").replaceChildren(...status.healthReasons.map((reason) => element("li", {}, reason)));
+  $("#status-markdown").textContent = status.markdown;
+  if (!$("#publish-form").dataset.touched) $("#publish-health").value = status.health;
+  const updates = published.board.statusUpdates;
+  $("#status-count").textContent = String(updates.totalCount);
+  $("#status-updates").replaceChildren(
+    ...updates.edges.map(({ node }) =>
+      element("li", { "data-id": node.id }, `${node.publishedAt.slice(0, 10)} ${node.health} · ${node.summary} (${node.actor})`),
+    ),
+  );
+}
+
+async function publishStatus(event) {
+  event.preventDefault();
+  const input = {
+    boardKey: state.boardKey,
+    health: $("#publish-health").value,
+    summary: $("#publish-summary").value.trim(),
+    clientMutationId: mutationId(),
+  };
+  try {
+    const { publishStatusUpdate: payload } = await request("PublishStatusUpdate", { input });
+    const [error] = payload.errors;
+    if (error) {
+      say(`The update was not published: ${error.message}`, "error");
+      return;
+    }
+    say(`Published the status update of ${payload.statusUpdate.publishedAt.slice(0, 10)}.`);
+    $("#publish-summary").value = "";
+    delete $("#publish-form").dataset.touched;
+  } catch (error) {
+    say(`The update was not published: ${error.message}`, "error");
+  }
+  await reload();
+}
+
 // ----- live updates over graphql-transport-ws ------------------------------------
 
 class LiveBoard {
@@ -330,7 +378,7 @@ function reload() {
       reloadTimer = null;
       reloading += 1;
       try {
-        await Promise.all([loadBoard(), loadBacklog()]);
+        await Promise.all([loadBoard(), loadBacklog(), loadStatus()]);
       } catch (error) {
         say(error.message, "error");
       }
@@ -366,7 +414,7 @@ async function open() {
   $("#session").hidden = false;
   say("");
   try {
-    await Promise.all([loadBoard(), loadBacklog()]);
+    await Promise.all([loadBoard(), loadBacklog(), loadStatus()]);
   } catch (error) {
     if (!(error instanceof RequestError && error.message === "unauthenticated")) say(error.message, "error");
     return;
@@ -394,6 +442,8 @@ $("#sign-in").addEventListener("submit", (event) => {
   open();
 });
 $("#sign-out").addEventListener("click", () => signOut());
+$("#publish-form").addEventListener("submit", publishStatus);
+$("#publish-health").addEventListener("change", () => ($("#publish-form").dataset.touched = "true"));
 $("#backlog-more").addEventListener("click", () => loadBacklog(true).catch((error) => say(error.message, "error")));
 $("#live").addEventListener("change", (event) => {
   if (event.target.checked) {

@@ -1,0 +1,1 @@
+"""Project control for managers: milestones, budget, risks and stakeholder status updates."""

@@ -1,0 +1,1 @@
+"""Project control for managers: milestones, budget, the risk register and stakeholder status updates."""
