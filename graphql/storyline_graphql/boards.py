@@ -24,6 +24,7 @@ from storyline_graphql.common import (
 )
 from storyline_graphql.context import Info
 from storyline_graphql.enums import Role, SprintState, StatusCategory
+from storyline_graphql.webhooks import BoardWebhooks
 from storyline_service.application import Caller
 from storyline_service.queries import BOARD_ORDER, AuditCriteria, Record, StoryCriteria
 
@@ -74,7 +75,7 @@ class Column:
 
 
 @strawberry.type
-class Board(BoardAnalytics, Node):
+class Board(BoardAnalytics, BoardWebhooks, Node):
     id: strawberry.ID
     key: str
     name: str

@@ -31,9 +31,11 @@ from storyline_graphql.common import Node
 from storyline_graphql.context import Context, Info
 from storyline_graphql.cost import QueryCost
 from storyline_graphql.epics import EpicMutations, load_epic
+from storyline_graphql.event_types import EventTypeQuery
 from storyline_graphql.scalars import SCALARS
 from storyline_graphql.sprints import SprintMutations, SprintQuery, load_sprint
 from storyline_graphql.stories import StoryMutations, StoryQuery, load_story
+from storyline_graphql.webhooks import WebhookMutations, load_webhook, webhook_uuid
 from storyline_service.settings import Settings
 
 log = logging.getLogger("storyline.graphql")
@@ -46,11 +48,14 @@ CACHE_SIZE = 512
 
 @strawberry.type
 class NodeQuery:
-    @strawberry.field(description="Any board, story, sprint, epic or audit entry by its id.")
+    @strawberry.field(description="Any board, story, sprint, epic, audit entry or webhook by its id.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         sequence = audit_sequence(id)
         if sequence is not None:
             return await load_audit_entry(info, sequence)
+        webhook_id = webhook_uuid(id)
+        if webhook_id is not None:
+            return await load_webhook(info, webhook_id)
         found = await asyncio.to_thread(info.context.reads.find_node, id)
         if found is None:
             return None
@@ -60,8 +65,12 @@ class NodeQuery:
         return node
 
 
-Query = merge_types("Query", (NodeQuery, BoardQuery, StoryQuery, SprintQuery, AuditQuery, *ANALYTICS_TYPES))
-Mutation = merge_types("Mutation", (BoardMutations, StoryMutations, EpicMutations, SprintMutations))
+Query = merge_types(
+    "Query", (NodeQuery, BoardQuery, StoryQuery, SprintQuery, AuditQuery, *ANALYTICS_TYPES, EventTypeQuery)
+)
+Mutation = merge_types(
+    "Mutation", (BoardMutations, StoryMutations, EpicMutations, SprintMutations, WebhookMutations)
+)
 Subscription = merge_types("Subscription", (AuditSubscription,))
 
 

@@ -39,6 +39,15 @@ class Settings(BaseSettings):
     oidc_jwks: str | None = None  # the issuer's keys: a JWKS URL (https://...) or a JSON file
     oidc_user_claim: str = "sub"  # the claim that names the user, e.g. preferred_username or email
     oidc_algorithms: tuple[str, ...] = ("RS256", "ES256")
+    # Webhooks: a URL that resolves to a loopback, private, link-local, multicast or reserved address
+    # is refused unless this is set (it guards the network Storyline runs in).
+    webhook_allow_private: bool = False
+    webhook_timeout_seconds: float = 10.0  # for each attempt to connect, send, and read the answer
+    # Failed attempts are retried after about base, 2 x base, 4 x base, ... seconds (plus up to base of
+    # jitter), never more than the cap apart; past max_attempts for one event, the webhook is deactivated.
+    webhook_retry_base_seconds: float = 1.0
+    webhook_retry_max_seconds: float = 600.0
+    webhook_max_attempts: int = 20
 
     @cached_property
     def url(self) -> URL:
