@@ -160,6 +160,7 @@ async def load_webhook(info: Info, webhook_id: str) -> Webhook | None:
     return Webhook.from_row(row) if row and is_admin(info, row.board_key) else None
 
 
+@strawberry.type
 class BoardWebhooks:
     """Board.webhooks: mixed into Board."""
 
