@@ -4,6 +4,7 @@
 - ``/fail/N``: 500 to the first N requests of each delivery, then 200.
 - ``/hang/N``: holds the first N requests of each delivery until ``release`` is set, then 200.
 - ``/down``: 503 while ``down`` is set, else 200.
+- ``/redirect``: 302 to ``/ok?t=redirected``.
 
 A query string (``/ok?t=filter``) keeps tests apart without changing the answer.
 """
@@ -60,7 +61,7 @@ class Receiver:
             self.release.wait(WAIT_SECONDS)
         if kind == "down" and self.down.is_set():
             return 503
-        return 200
+        return 302 if kind == "redirect" else 200
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         receiver = self
@@ -76,6 +77,8 @@ class Receiver:
                     receiver.requests.append(Received(self.path, headers, body, status))
                 try:
                     self.send_response(status)
+                    if status == 302:
+                        self.send_header("location", receiver.url("/ok?t=redirected"))
                     self.send_header("content-length", "2")
                     self.end_headers()
                     self.wfile.write(b"ok")

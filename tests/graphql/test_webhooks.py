@@ -274,6 +274,18 @@ def test_event_types_name_their_entity_and_filter_the_audit_log(hook_server: Ser
     assert hook_server.post(query, {"b": board})["auditLog"]["totalCount"] == 1
 
 
+def test_redirects_are_not_followed(hook_server: Server, found: Receiver) -> None:
+    board = create_board(hook_server)
+    webhook = create_webhook(hook_server, board, found.url("/redirect"), ["StoryCreated"])["webhook"]
+    create_story(hook_server, board)
+    [refused] = found.wait_for(
+        lambda: [d for d in deliveries(hook_server, webhook["id"]) if d["attempts"] >= 2],
+        "two attempts",
+    )
+    assert (refused["status"], refused["lastResponseCode"]) == ("PENDING", 302)
+    assert found.received("/ok?t=redirected") == []
+
+
 def test_a_private_url_is_refused_without_the_setting(server: Server) -> None:
     board = create_board(server)
     for url in (

@@ -292,6 +292,10 @@ class AdvisoryLocks:
     def acquire(self, webhook_id: str) -> bool:
         return bool(self.conn.execute(select(func.pg_try_advisory_lock(self.key(webhook_id)))).scalar())
 
+    def check(self) -> None:
+        """Raises if the connection (and so every lock on it) was lost."""
+        self.conn.execute(select(1))
+
     def release(self, webhook_id: str) -> None:
         self.conn.execute(select(func.pg_advisory_unlock(self.key(webhook_id))))
 
@@ -317,6 +321,9 @@ class FileLock:
 
     def release(self, webhook_id: str) -> None:
         pass  # held for every webhook until the process stops delivering
+
+    def check(self) -> None:
+        pass  # a file lock lasts as long as the process
 
     def close(self) -> None:
         self.file.close()  # releases the lock
@@ -361,6 +368,7 @@ def _supervise(
     workers: dict[str, tuple[threading.Thread, threading.Event]],
 ) -> None:
     """Starts a deliverer for each active webhook this process may deliver to; ends finished ones."""
+    locks.check()  # with the locks lost, another process may deliver: stop ours (the caller does)
     active = store.active_ids()
     for webhook_id, (thread, own_stop) in list(workers.items()):
         if webhook_id not in active:
