@@ -8,7 +8,7 @@ import json
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,13 @@ def deliveries(server: Server, webhook_id: str) -> list[dict[str, Any]]:
     return [edge["node"] for edge in webhook["deliveries"]["edges"]]
 
 
+def wait_for_deliveries(
+    found: Receiver, server: Server, webhook_id: str, condition: Callable[[Any], bool], what: str
+) -> list[dict[str, Any]]:
+    """The webhook's deliveries that meet ``condition``, once there are any."""
+    return found.wait_for(lambda: [d for d in deliveries(server, webhook_id) if condition(d)], what)
+
+
 def verify(secret: str, body: bytes, header: str) -> bool:
     """What a receiver does: recompute the HMAC of the raw body and compare in constant time."""
     expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
@@ -112,8 +119,11 @@ def test_deliveries_are_signed_and_carry_the_audit_entry(hook_server: Server, fo
     audit = hook_server.post("query($id: ID!) { node(id: $id) { ... on AuditEntry { sequence } } }", entry)
     assert audit["node"]["sequence"] == entry["sequence"]
 
-    [delivery] = found.wait_for(
-        lambda: [d for d in deliveries(hook_server, created["webhook"]["id"]) if d["status"] == "DELIVERED"],
+    [delivery] = wait_for_deliveries(
+        found,
+        hook_server,
+        created["webhook"]["id"],
+        lambda d: d["status"] == "DELIVERED",
         "the delivery recorded",
     )
     assert (delivery["id"], delivery["sequence"]) == (request.delivery, entry["sequence"])
@@ -140,9 +150,8 @@ def test_a_receiver_failing_three_times_gets_the_event_once_as_a_success(
     board = create_board(hook_server)
     webhook = create_webhook(hook_server, board, found.url("/fail/3?t=retry"), ["StoryCreated"])["webhook"]
     create_story(hook_server, board)
-    [delivery] = found.wait_for(
-        lambda: [d for d in deliveries(hook_server, webhook["id"]) if d["status"] == "DELIVERED"],
-        "the delivery to succeed",
+    [delivery] = wait_for_deliveries(
+        found, hook_server, webhook["id"], lambda d: d["status"] == "DELIVERED", "the delivery to succeed"
     )
     assert (delivery["attempts"], delivery["lastResponseCode"]) == (4, 200)
     requests = found.received("/fail/3?t=retry")
@@ -158,16 +167,14 @@ def test_a_hanging_receiver_is_cut_off_at_the_timeout_and_retried(
     webhook = create_webhook(hook_server, board, found.url("/hang/1?t=timeout"), ["StoryCreated"])["webhook"]
     create_story(hook_server, board)
     # The receiver holds the first request until released; the server gives up on it before that.
-    [timed_out] = found.wait_for(
-        lambda: [d for d in deliveries(hook_server, webhook["id"]) if d["attempts"] >= 1],
-        "the first attempt to time out",
+    [timed_out] = wait_for_deliveries(
+        found, hook_server, webhook["id"], lambda d: d["attempts"] >= 1, "the first attempt to time out"
     )
     assert timed_out["lastError"] == "no answer within 1 s"
     assert timed_out["lastResponseCode"] is None
     found.release.set()
-    [delivery] = found.wait_for(
-        lambda: [d for d in deliveries(hook_server, webhook["id"]) if d["status"] == "DELIVERED"],
-        "the retry to succeed",
+    [delivery] = wait_for_deliveries(
+        found, hook_server, webhook["id"], lambda d: d["status"] == "DELIVERED", "the retry to succeed"
     )
     assert delivery["attempts"] >= 2 and delivery["lastResponseCode"] == 200
 
@@ -278,9 +285,8 @@ def test_redirects_are_not_followed(hook_server: Server, found: Receiver) -> Non
     board = create_board(hook_server)
     webhook = create_webhook(hook_server, board, found.url("/redirect"), ["StoryCreated"])["webhook"]
     create_story(hook_server, board)
-    [refused] = found.wait_for(
-        lambda: [d for d in deliveries(hook_server, webhook["id"]) if d["attempts"] >= 2],
-        "two attempts",
+    [refused] = wait_for_deliveries(
+        found, hook_server, webhook["id"], lambda d: d["attempts"] >= 2, "two attempts"
     )
     assert (refused["status"], refused["lastResponseCode"]) == ("PENDING", 302)
     assert found.received("/ok?t=redirected") == []
