@@ -5,6 +5,7 @@
 - ``/hang/N``: holds the first N requests of each delivery until ``release`` is set, then 200.
 - ``/down``: 503 while ``down`` is set, else 200.
 - ``/redirect``: 302 to ``/ok?t=redirected``.
+- ``/big``: 200 with a body of BIG bytes, of which ``big_sent`` counts what got out before the sender hung up.
 
 A query string (``/ok?t=filter``) keeps tests apart without changing the answer.
 """
@@ -20,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 WAIT_SECONDS = 60  # the longest a test waits for something to arrive
+BIG = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class Receiver:
         self.lock = threading.Lock()
         self.release = threading.Event()
         self.down = threading.Event()
+        self.big_sent: list[int] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -75,6 +78,9 @@ class Receiver:
                 status = receiver._answer(self.path, headers.get("x-storyline-delivery", ""))
                 with receiver.lock:
                     receiver.requests.append(Received(self.path, headers, body, status))
+                if self.path.startswith("/big"):
+                    self.send_big()
+                    return
                 try:
                     self.send_response(status)
                     if status == 302:
@@ -84,6 +90,20 @@ class Receiver:
                     self.wfile.write(b"ok")
                 except OSError:
                     pass  # the sender hung up (it timed out)
+
+            def send_big(self) -> None:
+                sent, chunk = 0, b"x" * 65536
+                try:
+                    self.send_response(200)
+                    self.send_header("content-length", str(BIG))
+                    self.end_headers()
+                    while sent < BIG:
+                        self.wfile.write(chunk)
+                        sent += len(chunk)
+                except OSError:
+                    pass
+                with receiver.lock:
+                    receiver.big_sent.append(sent)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

@@ -19,7 +19,7 @@ from storyline_service.settings import Settings
 from tests.conftest import make_settings
 from tests.graphql.conftest import ADMIN_TOKEN, Server, create_board, create_story, serve, start_server
 from tests.helpers import ALICE
-from tests.receiver import Receiver, receiver
+from tests.receiver import BIG, Receiver, receiver
 
 FAST = {
     "STORYLINE_WEBHOOK_ALLOW_PRIVATE": "true",
@@ -290,6 +290,19 @@ def test_redirects_are_not_followed(hook_server: Server, found: Receiver) -> Non
     )
     assert (refused["status"], refused["lastResponseCode"]) == ("PENDING", 302)
     assert found.received("/ok?t=redirected") == []
+
+
+def test_an_answer_is_read_only_up_to_a_small_cap(hook_server: Server, found: Receiver) -> None:
+    board = create_board(hook_server)
+    webhook = create_webhook(hook_server, board, found.url("/big"), ["StoryCreated"])["webhook"]
+    create_story(hook_server, board)
+    [delivery] = wait_for_deliveries(
+        found, hook_server, webhook["id"], lambda d: d["status"] == "DELIVERED", "the delivery"
+    )
+    assert (delivery["attempts"], delivery["lastResponseCode"]) == (1, 200)
+    # The server hung up long before the receiver could send all of its answer.
+    [sent] = found.wait_for(lambda: found.big_sent, "the receiver to stop sending")
+    assert sent < BIG
 
 
 def test_a_private_url_is_refused_without_the_setting(server: Server) -> None:

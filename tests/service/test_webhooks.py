@@ -174,6 +174,7 @@ def test_a_delivery_goes_to_the_checked_address_with_the_name_as_host() -> None:
     assert target.url.host in ("127.0.0.1", "::1")
     assert (target.url.port, target.url.path, target.url.query) == (8080, "/hook", b"x=1")
     assert (target.host, target.sni) == ("localhost:8080", "localhost")
+    assert resolve("https://[::1]/", allow_private=True).host == "[::1]"
 
 
 @pytest.mark.parametrize(

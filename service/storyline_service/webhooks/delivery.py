@@ -72,11 +72,10 @@ def resolve(url: str, allow_private: bool) -> Target:
             f"{host} resolves to an internal address ({', '.join(sorted(set(internal)))}); "
             "set STORYLINE_WEBHOOK_ALLOW_PRIVATE=true to allow it"
         )
-    original = httpx.URL(url)
-    default_port = parts.port is None
+    name = f"[{host}]" if ":" in host else host  # an IPv6 literal keeps its brackets in Host
     return Target(
-        url=original.copy_with(host=str(addresses[0])),
-        host=host if default_port else f"{host}:{port}" if ":" not in host else f"[{host}]:{port}",
+        url=httpx.URL(url).copy_with(host=str(addresses[0])),
+        host=name if parts.port is None else f"{name}:{port}",
         sni=host,
     )
 
