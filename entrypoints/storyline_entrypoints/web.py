@@ -30,6 +30,7 @@ from storyline_service.bootstrap import Runtime, bootstrap
 from storyline_service.projections.failures import database_unavailable
 from storyline_service.projections.feed import run_projector
 from storyline_service.settings import Settings
+from storyline_service.webhooks.delivery import run_webhook_deliveries
 
 log = logging.getLogger("storyline.web")
 
@@ -161,12 +162,20 @@ def create_app(settings: Settings | None = None, *, local_token: str | None = No
             name="storyline-projector",
             daemon=True,
         )
+        delivering = threading.Thread(
+            target=run_webhook_deliveries,
+            args=(runtime, settings, stop),
+            name="storyline-webhooks",
+            daemon=True,
+        )
         projecting.start()
+        delivering.start()
         try:
             yield
         finally:
             stop.set()
             await asyncio.to_thread(projecting.join, CATCH_UP_SECONDS * 4)
+            await asyncio.to_thread(delivering.join, settings.webhook_timeout_seconds + 1)
             runtime.close()
 
     app = FastAPI(

@@ -12,8 +12,10 @@ import strawberry
 from strawberry.scalars import JSON
 
 from graphql import GraphQLError
-from storyline_graphql.common import Connection, Node, load_connection, page_request
+from storyline_domain.errors import ValidationError
+from storyline_graphql.common import Connection, Node, load_connection, page_request, validation_error
 from storyline_graphql.context import Info
+from storyline_service.event_types import check_event_types
 from storyline_service.queries import AUDIT_ORDER, AuditCriteria, Record
 
 ID_PREFIX = "audit-"
@@ -88,12 +90,16 @@ class AuditFilter:
     to: datetime | None = strawberry.field(default=None, description="Occurred before this time.")
 
     def criteria(self) -> AuditCriteria:
+        try:
+            event_types = None if self.event_types is None else check_event_types(self.event_types)
+        except ValidationError as error:
+            raise validation_error(error.message) from None
         return AuditCriteria(
             board_key=self.board_key,
             story_key=self.story_key,
             sprint_id=self.sprint_id,
             actor=self.actor,
-            event_types=None if self.event_types is None else tuple(self.event_types),
+            event_types=event_types,
             since=self.from_,
             until=self.to,
         )

@@ -26,6 +26,7 @@ from storyline_graphql.common import (
 from storyline_graphql.context import Info
 from storyline_graphql.control.types import BoardControl
 from storyline_graphql.enums import Role, SprintState, StatusCategory
+from storyline_graphql.webhooks import BoardWebhooks
 from storyline_service.application import Caller
 from storyline_service.queries import BOARD_ORDER, AuditCriteria, Record, StoryCriteria
 
@@ -76,7 +77,7 @@ class Column:
 
 
 @strawberry.type
-class Board(BoardControl, BoardAnalytics, BoardCalendar, Node):
+class Board(BoardControl, BoardAnalytics, BoardCalendar, BoardWebhooks, Node):
     id: strawberry.ID
     key: str
     name: str

@@ -34,9 +34,11 @@ from storyline_graphql.control.mutations import ControlMutations
 from storyline_graphql.control.types import ControlQuery, load_control_node
 from storyline_graphql.cost import QueryCost
 from storyline_graphql.epics import EpicMutations, load_epic
+from storyline_graphql.event_types import EventTypeQuery
 from storyline_graphql.scalars import SCALARS
 from storyline_graphql.sprints import SprintMutations, SprintQuery, load_sprint
 from storyline_graphql.stories import StoryMutations, StoryQuery, load_story
+from storyline_graphql.webhooks import WebhookMutations, load_webhook, webhook_uuid
 from storyline_service.settings import Settings
 
 log = logging.getLogger("storyline.graphql")
@@ -50,12 +52,15 @@ CACHE_SIZE = 512
 @strawberry.type
 class NodeQuery:
     @strawberry.field(
-        description="Any board, story, sprint, epic, risk, status update or audit entry by its id."
+        description="Any board, story, sprint, epic, risk, status update, audit entry or webhook by its id."
     )
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         sequence = audit_sequence(id)
         if sequence is not None:
             return await load_audit_entry(info, sequence)
+        webhook_id = webhook_uuid(id)
+        if webhook_id is not None:
+            return await load_webhook(info, webhook_id)
         found = await asyncio.to_thread(info.context.reads.find_node, id)
         if found is None:
             return await load_control_node(info, id)
@@ -66,11 +71,29 @@ class NodeQuery:
 
 
 Query = merge_types(
-    "Query", (NodeQuery, BoardQuery, StoryQuery, SprintQuery, AuditQuery, *ANALYTICS_TYPES, ControlQuery)
+    "Query",
+    (
+        NodeQuery,
+        BoardQuery,
+        StoryQuery,
+        SprintQuery,
+        AuditQuery,
+        *ANALYTICS_TYPES,
+        ControlQuery,
+        EventTypeQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
-    (BoardMutations, StoryMutations, EpicMutations, SprintMutations, CalendarMutations, ControlMutations),
+    (
+        BoardMutations,
+        StoryMutations,
+        EpicMutations,
+        SprintMutations,
+        CalendarMutations,
+        ControlMutations,
+        WebhookMutations,
+    ),
 )
 Subscription = merge_types("Subscription", (AuditSubscription,))
 

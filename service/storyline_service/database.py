@@ -10,6 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from storyline_service import auth, readmodels  # noqa: F401  (registers the tables)
 from storyline_service.settings import Settings
+from storyline_service.webhooks import store  # noqa: F401  (registers the tables)
 
 
 @dataclass(frozen=True)

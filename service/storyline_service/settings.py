@@ -56,6 +56,16 @@ class Settings(BaseSettings):
     # Who may create boards: anyone signed in, or only admin tokens (STORYLINE_ADMIN_TOKEN, --admin).
     board_creators: Literal["anyone", "admins"] = "anyone"
 
+    # Webhooks: a URL that resolves to a loopback, private, link-local, multicast or reserved address
+    # is refused unless this is set (it guards the network Storyline runs in).
+    webhook_allow_private: bool = False
+    webhook_timeout_seconds: float = 10.0  # for each attempt to connect, send, and read the answer
+    # Failed attempts are retried after about base, 2 x base, 4 x base, ... seconds (plus up to base of
+    # jitter), never more than the cap apart; past max_attempts for one event, the webhook is deactivated.
+    webhook_retry_base_seconds: float = 1.0
+    webhook_retry_max_seconds: float = 600.0
+    webhook_max_attempts: int = 20
+
     def policy(self) -> Policy:
         limits = Limits(
             max_columns=self.max_columns,

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from storyline_service.webhooks.management import store_of
 from tests.graphql.conftest import (
     INPUT_TYPES,
     Server,
@@ -327,3 +328,58 @@ def test_root_query_matrix(server: Server, outsider: str, readable: dict[str, An
         # Nobody but the superuser sees boards without a role on them.
         visible = {r["boardKey"] for r in data["viewer"]["roles"]}
         assert board_keys == visible and audit_boards <= visible
+
+
+# ----- webhooks: the board's ADMINs only -----
+
+# A public address, so that the server accepts it without STORYLINE_WEBHOOK_ALLOW_PRIVATE; no sprint is
+# completed on these boards, so nothing is ever sent to it.
+WEBHOOK = {"url": "http://93.184.216.34/storyline", "eventTypes": ["SprintCompleted"]}
+WEBHOOK_MUTATIONS = {
+    "createWebhook": "CreateWebhookInput",
+    "deleteWebhook": "WebhookRefInput",
+    "activateWebhook": "WebhookRefInput",
+}
+
+
+def webhooks_of(server: Server, board: str) -> Any:
+    query = "query($b: String!) { board(key: $b) { webhooks { id active url } } }"
+    return server.post(query, {"b": board}, user="admin")["board"]["webhooks"]
+
+
+@pytest.mark.parametrize("principal", PRINCIPALS)
+@pytest.mark.parametrize("mutation", WEBHOOK_MUTATIONS)
+def test_webhook_matrix(server: Server, outsider: str, mutation: str, principal: str) -> None:
+    board = Board(server)
+    role = PRINCIPALS[principal]
+    if role in ROLES:
+        board.grant(principal, role)
+
+    def run(mutation: str, input: dict[str, Any], user: str) -> Any:
+        query = (
+            f"mutation($input: {WEBHOOK_MUTATIONS[mutation]}!) {{ {mutation}(input: $input) "
+            "{ webhook { id } secret errors { code message field } } }"
+        )
+        return server.post(query, {"input": input}, user=user)[mutation]
+
+    input: dict[str, Any] = {"boardKey": board.key, **WEBHOOK}
+    if mutation != "createWebhook":
+        created = run("createWebhook", input, "alice")["webhook"]["id"]
+        input = {"webhookId": created}
+        # As a failing receiver would leave it, so that activating it changes something.
+        store_of(server.runtime).set_active(created.removeprefix("webhook-"), False, "failed")
+    before = webhooks_of(server, board.key)
+
+    payload = run(mutation, input, principal)
+
+    after = webhooks_of(server, board.key)
+    refusal = expected(principal, "ADMIN")
+    if refusal is None:
+        assert payload["errors"] == [], payload
+        assert payload["webhook"] is not None
+        assert (payload["secret"] is not None) == (mutation == "createWebhook")
+        assert after != before
+    else:
+        assert [error["code"] for error in payload["errors"]] == [refusal], payload
+        assert (payload["webhook"], payload["secret"]) == (None, None)
+        assert after == before, "a refused webhook mutation changed something"

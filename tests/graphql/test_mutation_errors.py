@@ -485,3 +485,24 @@ def test_refused_with_a_user_error_and_nothing_recorded(server: Server, world: W
     assert payload["clientMutationId"] == "c-1"
     assert server.head() == head
     assert server.post("{ auditLog { totalCount } }")["auditLog"]["totalCount"] == audit
+
+
+CREATE_WEBHOOK = """
+mutation($input: CreateWebhookInput!) {
+  createWebhook(input: $input) { webhook { id } secret errors { code message field } }
+}"""
+
+
+def test_a_private_url_is_refused_without_the_setting(server: Server) -> None:
+    board = create_board(server)
+    for url in (
+        "http://127.0.0.1:8000/hook",
+        "http://169.254.169.254/latest",
+        "http://[::1]/",
+        "ftp://x.org/",
+    ):
+        refused = server.post(CREATE_WEBHOOK, {"input": {"boardKey": board, "url": url}})["createWebhook"]
+        assert [(e["code"], e["field"]) for e in refused["errors"]] == [("VALIDATION", "url")], url
+        assert refused["webhook"] is None
+    webhooks = server.post("query($b: String!) { board(key: $b) { webhooks { id } } }", {"b": board})
+    assert webhooks == {"board": {"webhooks": []}}

@@ -38,6 +38,11 @@ def points(value: float | None) -> str:
     return f"{number} point" if value == 1 else f"{number} points"
 
 
+def event_type_of(event_class: type) -> str:
+    """An event's name in the audit log: Story.Moved is StoryMoved."""
+    return event_class.__qualname__.replace(".", "")
+
+
 def change(field: str, before: Any, after: Any) -> dict[str, Any]:
     return {"field": field, "from": jsonable(before), "to": jsonable(after)}
 
@@ -104,7 +109,7 @@ class AuditLog(Projection):
                 board_key=name["board_key"],
                 entity_type=entity_type,
                 entity_key=name["key"],
-                event_type=type(event).__qualname__.replace(".", ""),
+                event_type=event_type_of(type(event)),
                 summary=f"{event.actor} {summary}",
                 changes=changes,
                 story_key=name["key"] if entity_type == "Story" else None,

@@ -1,0 +1,1 @@
+"""Webhooks: the event log pushed to other systems, signed, retried, never aimed inside the network."""
