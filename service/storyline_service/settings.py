@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     oidc_jwks: str | None = None  # the issuer's keys: a JWKS URL (https://...) or a JSON file
     oidc_user_claim: str = "sub"  # the claim that names the user, e.g. preferred_username or email
     oidc_algorithms: tuple[str, ...] = ("RS256", "ES256")
+    # Optional: an Ed25519 private key (PEM) that signs checkpoints of the event log's hash chain.
+    checkpoint_key: SecretStr | None = None
 
     @cached_property
     def url(self) -> URL:

@@ -12,6 +12,7 @@ from eventsourcing.persistence import Notification
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from storyline_service.application import Storyline
+from storyline_service.eventlog.chain import Chain
 from storyline_service.projections.audit import AuditLog
 from storyline_service.projections.base import Projection
 from storyline_service.projections.current import CurrentState
@@ -21,7 +22,7 @@ from storyline_service.readmodels import ProjectionTracking, table_of
 log = logging.getLogger(__name__)
 tracking = table_of(ProjectionTracking)
 
-PROJECTIONS: tuple[type[Projection], ...] = (CurrentState, History, AuditLog)
+PROJECTIONS: tuple[type[Projection], ...] = (CurrentState, History, AuditLog, Chain)
 
 
 class ReadModelsBehind(Exception):
