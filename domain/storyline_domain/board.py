@@ -14,6 +14,7 @@ from storyline_domain.ranking import rank_after
 
 BOARD_KEY = re.compile(r"^[A-Z]{2,10}$")
 COLUMN_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,29}$")
+KEPT_STORY_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,29}-[1-9][0-9]{0,9}$")
 NAMESPACE = uuid5(NAMESPACE_URL, "https://storyline.dev/ids")
 
 
@@ -233,6 +234,18 @@ class KeySequence(StorylineAggregate):
         def apply(self, sequence: KeySequence) -> None:
             sequence.last_epic_number = self.number
 
+    class StoryKeyKept(StorylineAggregate.Event):
+        """An imported story keeps the key it had elsewhere; new numbers stay above it."""
+
+        key: str
+        rank: str
+
+        def apply(self, sequence: KeySequence) -> None:
+            sequence.last_rank = self.rank
+            prefix, _, number = self.key.rpartition("-")
+            if prefix == sequence.board_key:
+                sequence.last_story_number = max(sequence.last_story_number, int(number))
+
     @classmethod
     def create(cls, board_key: str, stamp: Stamp) -> KeySequence:
         return cls._create(cls.Created, id=key_sequence_id(board_key), board_key=board_key, **stamp.fields())
@@ -241,6 +254,14 @@ class KeySequence(StorylineAggregate):
         number, rank = self.last_story_number + 1, rank_after(self.last_rank)
         self._record(self.StoryNumberIssued, stamp, number=number, rank=rank)
         return f"{self.board_key}-{number}", rank
+
+    def keep_story_key(self, key: str, stamp: Stamp) -> str:
+        """Keeps an imported story's own key, e.g. TIMOB-1234 on any board; returns its bottom rank."""
+        if not KEPT_STORY_KEY.match(key):
+            raise ValidationError(f"{key!r} is not a story key like ABC-12", field="key")
+        rank = rank_after(self.last_rank)
+        self._record(self.StoryKeyKept, stamp, key=key, rank=rank)
+        return rank
 
     def issue_epic_key(self, stamp: Stamp) -> str:
         number = self.last_epic_number + 1

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from storyline_domain.errors import DomainError
 from storyline_entrypoints.events_cli import events_app
+from storyline_entrypoints.import_cli import import_app
 from storyline_service.bootstrap import Runtime, bootstrap
 from storyline_service.database import DatabaseTooNew
 from storyline_service.demo import load_demo
@@ -42,6 +43,7 @@ app.add_typer(projections_app, name="projections")
 token_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(events_app, name="events")
+app.add_typer(import_app, name="import")
 schema_app = typer.Typer(help="The GraphQL schema that Storyline serves.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
 
