@@ -152,7 +152,7 @@ class JiraImport:
         members = [issue for issue in issues if sprint.id in issue.sprints]
         created = runs[0] if runs else min(issue.created for issue in members)
         name = self.text.single_line(sprint.name, 100)
-        start_date = created.date()
+        start_date = (sprint.start or created).date()  # the dates as planned in Jira
         end_date = max((sprint.end or sprint.completed or created).date(), start_date)
 
         def create(caller: Caller) -> Any:
