@@ -123,7 +123,7 @@ class JiraImport:
         started = [s for s in sprints if s.start is not None and s.state in ("closed", "active")]
         schedule: dict[int, tuple[datetime, datetime | None]] = {}
         free_from: datetime | None = None
-        for sprint, following in zip(started, [*started[1:], None], strict=True):
+        for sprint, following in zip(started, [*started[1:], None], strict=False):
             assert sprint.start is not None
             start = sprint.start if free_from is None else max(sprint.start, free_from)
             end = sprint.completed if sprint.state == "closed" else None

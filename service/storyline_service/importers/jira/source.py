@@ -95,6 +95,7 @@ class Source:
     statuses: dict[str, str] = field(default_factory=dict)  # name -> Storyline category, first seen first
     warnings: list[str] = field(default_factory=list)
     unknown_fields: Counter[str] = field(default_factory=Counter)
+    guessed: set[str] = field(default_factory=set)  # statuses met only in changelogs so far
 
 
 def _user(value: Any) -> str | None:
@@ -142,7 +143,8 @@ def parse_issue(number: int, raw: Any, source: Source) -> JiraIssue:
     try:
         status = fields["status"]
         category_key = (status.get("statusCategory") or {}).get("key")
-        if status["name"] not in source.statuses:
+        if status["name"] not in source.statuses or status["name"] in source.guessed:
+            source.guessed.discard(status["name"])
             category = CATEGORIES.get(str(category_key))
             if category is None:
                 source.warnings.append(
@@ -186,9 +188,24 @@ def read_issues(path: Path, source: Source) -> Iterator[JiraIssue]:
             if not line.strip():
                 continue
             try:
-                yield parse_issue(number, json.loads(line), source)
+                issue = parse_issue(number, json.loads(line), source)
             except (json.JSONDecodeError, Malformed) as error:
                 source.warnings.append(f"line {number}: skipped, {error}")
+                continue
+            _note_changelog_statuses(issue, source)
+            yield issue
+
+
+def _note_changelog_statuses(issue: JiraIssue, source: Source) -> None:
+    """A changelog names statuses without their category: the one an issue starts in counts as
+    TODO, any other as IN_PROGRESS, unless an issue's own status gave its category."""
+    moves = [change for change in issue.changes if change.field.lower() == "status"]
+    for position, change in enumerate(moves):
+        for name, initial in ((change.before, position == 0), (change.after, False)):
+            if name and name not in source.statuses:
+                source.statuses[name] = "TODO" if initial else "IN_PROGRESS"
+                source.guessed.add(name)
+                source.warnings.append(f"status {name!r} appears only in changelogs: {source.statuses[name]}")
 
 
 def read_points(path: Path | None) -> dict[str, float]:
