@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from uuid import UUID
 
@@ -13,10 +14,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
 
 from storyline_service.application import Caller
-from storyline_service.bootstrap import Runtime
+from storyline_service.bootstrap import Runtime, bootstrap
 from storyline_service.demo import load_demo
 from storyline_service.eventlog.chain import log_head
 from storyline_service.eventlog.stored import GENESIS
+from storyline_service.eventlog.verify import verify_chain
 from storyline_service.projections.rebuild import rebuild
 from storyline_service.settings import Settings
 from tests.eventlog.conftest import storyline
@@ -120,3 +122,28 @@ def test_a_signed_checkpoint_proves_the_log_up_to_its_head(
     refused = storyline(settings, "events", "verify", "--checkpoint", str(path), "--public-key", str(public))
     assert refused.returncode == 1
     assert "checkpoint REFUSED" in refused.stdout
+
+
+def test_writers_in_several_processes_get_one_chain_in_log_order(
+    runtime: Runtime, settings: Settings
+) -> None:
+    """Each runtime stands for an API process with its own projector; all write and project at once."""
+    runtime.app.create_board(Caller("admin", superuser=True), "OPS", "Operations")
+    others = [bootstrap(settings) for _ in range(3)]
+    try:
+
+        def write(process: Runtime, writer: int) -> None:
+            for number in range(8):
+                process.app.create_story(Caller("admin", superuser=True), "OPS", f"story {writer}.{number}")
+
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            futures = [pool.submit(write, [runtime, *others][w % 4], w) for w in range(16)]
+            for future in futures:
+                future.result()
+    finally:
+        for other in others:
+            other.close()
+    runtime.projector.catch_up()
+    head = log_head(runtime.engine)
+    assert (head.sequence, head.hash) == expected_head(runtime)
+    assert verify_chain(runtime.engine).ok
