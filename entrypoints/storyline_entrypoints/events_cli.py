@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -43,7 +44,7 @@ def events_export(
     try:
         lines = export_lines(runtime.engine, runtime.app.mapper.transcoder, board, after)
         count = 0
-        with output.open("w", encoding="utf-8") if output else sys.stdout as out:
+        with output.open("w", encoding="utf-8") if output else nullcontext(sys.stdout) as out:
             for line in lines:
                 out.write(line + "\n")
                 count += 1

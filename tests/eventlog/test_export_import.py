@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from storyline_service.application import Caller
 from storyline_service.bootstrap import Runtime, bootstrap
 from storyline_service.demo import load_demo
 from storyline_service.settings import Settings
@@ -138,3 +139,37 @@ def test_refusals_write_nothing(
     forced = try_import("tampered.jsonl", tampered, "--no-verify")
     assert forced.startswith("0 ") and "NOT verified" in forced
     assert events_in(empty_settings) == len(good)
+
+
+def test_a_board_export_after_a_sequence_holds_only_that_boards_later_events(
+    runtime: Runtime, settings: Settings, empty_settings: Settings, tmp_path: Path
+) -> None:
+    load_demo(runtime.app)
+    runtime.app.create_board(Caller("admin", superuser=True), "OPS", "Operations")
+    runtime.app.create_story(Caller("admin", superuser=True), "OPS", "Rotate keys")
+    everything = [json.loads(line) for line in export(settings, tmp_path / "all.jsonl").splitlines()]
+    after = everything[100]["sequence"]
+    partial = [
+        json.loads(line)
+        for line in export(
+            settings, tmp_path / "pay.jsonl", "--board", "PAY", "--after", str(after)
+        ).splitlines()
+    ]
+    ops_ids = {
+        e["aggregateId"]
+        for e in everything
+        if e["fields"].get("board_key") == "OPS" or e["fields"].get("key") == "OPS"
+    }
+    expected = [e for e in everything if e["sequence"] > after and e["aggregateId"] not in ops_ids]
+    assert partial == expected
+
+    # Aggregates that begin before the cut cannot be loaded from it: such a file is for reading.
+    refused = storyline(empty_settings, "events", "import", str(tmp_path / "pay.jsonl"), "--no-verify")
+    assert refused.returncode == 1 and "line 1: aggregateVersion" in refused.stderr
+
+    export(settings, tmp_path / "board.jsonl", "--board", "OPS")  # begins after PAY's events
+    unverified = storyline(empty_settings, "events", "import", str(tmp_path / "board.jsonl"))
+    assert unverified.returncode == 1 and "partial export" in unverified.stderr
+    forced = storyline(empty_settings, "events", "import", str(tmp_path / "board.jsonl"), "--no-verify")
+    assert forced.returncode == 0, forced.stderr
+    assert "imported 4 events of 3 aggregates" in forced.stderr  # board, key sequence (twice), story
