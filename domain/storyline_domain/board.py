@@ -19,6 +19,7 @@ from storyline_domain.text import check_text
 
 BOARD_KEY = re.compile(r"^[A-Z]{2,10}$")
 COLUMN_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,29}$")
+KEPT_STORY_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,29}-[1-9][0-9]{0,9}$")
 NAMESPACE = uuid5(NAMESPACE_URL, "https://storyline.dev/ids")
 
 
@@ -360,6 +361,18 @@ class KeySequence(StorylineAggregate):
         def apply(self, sequence: KeySequence) -> None:
             sequence.last_epic_number = self.number
 
+    class StoryKeyKept(StorylineAggregate.Event):
+        """An imported story keeps the key it had elsewhere; new numbers stay above it."""
+
+        key: str
+        rank: str
+
+        def apply(self, sequence: KeySequence) -> None:
+            sequence.last_rank = self.rank
+            prefix, _, number = self.key.rpartition("-")
+            if prefix == sequence.board_key:
+                sequence.last_story_number = max(sequence.last_story_number, int(number))
+
     @classmethod
     def create(cls, board_key: str, stamp: Stamp) -> KeySequence:
         return cls._create(cls.Created, id=key_sequence_id(board_key), board_key=board_key, **stamp.fields())
@@ -373,6 +386,15 @@ class KeySequence(StorylineAggregate):
         key, rank = self.next_story_key, rank or rank_after(self.last_rank)
         self._record(self.StoryNumberIssued, stamp, number=self.last_story_number + 1, rank=rank)
         return key, rank
+
+    def keep_story_key(self, key: str, stamp: Stamp, rank: str | None = None) -> str:
+        """Keeps an imported story's own key, e.g. TIMOB-1234 on any board; returns its rank:
+        ``rank`` (as the board's placement gave it) or one after the last issued."""
+        if not KEPT_STORY_KEY.match(key):
+            raise ValidationError(f"{key!r} is not a story key like ABC-12", field="key")
+        rank = rank or rank_after(self.last_rank)
+        self._record(self.StoryKeyKept, stamp, key=key, rank=rank)
+        return rank
 
     def issue_epic_key(self, stamp: Stamp, limits: Limits = DEFAULT_LIMITS) -> str:
         if self.last_epic_number >= limits.max_epics:

@@ -65,13 +65,18 @@ def create_story(
     epic_key: str | None,
     stamp: Stamp,
     limits: Limits = DEFAULT_LIMITS,
+    kept_key: str | None = None,
 ) -> Story:
-    """A new story with the board's next key, at the bottom of the ranks in its first TODO column."""
+    """A new story with the board's next key (or ``kept_key``, an imported story's own), at the
+    bottom of the ranks in its first TODO column."""
     column = board.first_column(StatusCategory.TODO)
-    key, rank = sequence.next_story_key, placement.bottom_rank()
+    key, rank = kept_key or sequence.next_story_key, placement.bottom_rank()
     story = Story.create(board, key, rank, fields, points, assignee, epic_key, stamp, limits)  # checks fields
+    if kept_key is None:
+        sequence.issue_story_key(stamp, rank)
+    else:
+        sequence.keep_story_key(kept_key, stamp, rank)
     placement.place(key, column, rank, _column_name(board, column), stamp)
-    sequence.issue_story_key(stamp, rank)
     return story
 
 

@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from storyline_domain.errors import DomainError
+from storyline_entrypoints.events_cli import events_app
+from storyline_entrypoints.import_cli import import_app
 from storyline_service.bootstrap import Runtime, bootstrap
 from storyline_service.database import DatabaseTooNew
 from storyline_service.demo import load_demo
@@ -41,6 +43,8 @@ projections_app = typer.Typer(help="Inspect, verify and rebuild the read models.
 app.add_typer(projections_app, name="projections")
 token_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+app.add_typer(events_app, name="events")
+app.add_typer(import_app, name="import")
 schema_app = typer.Typer(help="The GraphQL schema that Storyline serves.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
 
@@ -89,7 +93,9 @@ def projections_rebuild(
     """Replays the whole log into fresh tables, then swaps them in. Served data stays readable."""
     runtime = _open(read_your_writes=False)
     try:
-        chosen = _selected(runtime, name)
+        chosen = [p for p in _selected(runtime, name) if p.rebuildable]
+        if not chosen:
+            raise typer.BadParameter(f"{name} is never rebuilt; `storyline events verify` checks it")
         label = ", ".join(p.name for p in chosen)
         columns = [
             TextColumn(label),

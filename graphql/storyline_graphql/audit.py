@@ -16,6 +16,7 @@ from storyline_domain.errors import ValidationError
 from storyline_graphql.common import Connection, Node, load_connection, page_request, validation_error
 from storyline_graphql.context import Info
 from storyline_service.event_types import check_event_types
+from storyline_service.eventlog import chain
 from storyline_service.queries import AUDIT_ORDER, AuditCriteria, Record
 
 ID_PREFIX = "audit-"
@@ -43,6 +44,15 @@ class AuditEntry(Node):
     event_type: str = strawberry.field(description="e.g. StoryMoved")
     summary: str = strawberry.field(description='e.g. "alice moved PAY-12 from Doing to Done"')
     changes: list[FieldChange]
+
+    @strawberry.field(description="This event's link in the log's hash chain (hex).")
+    async def hash(self, info: Info) -> str:
+        found = await info.context.loaders.chain_hashes.load(self.sequence)
+        if found is None:  # only while the chain is behind the audit log
+            raise GraphQLError(
+                "this event is not linked yet; ask again shortly", extensions={"code": "NOT_READY"}
+            )
+        return found
 
     @classmethod
     def from_row(cls, row: Record) -> AuditEntry:
@@ -128,8 +138,19 @@ async def audit_connection(
     )
 
 
+@strawberry.type(description="The tip of the tamper-evident chain: whoever keeps it can later prove the log.")
+class LogHead:
+    sequence: int
+    hash: str = strawberry.field(description="hex")
+
+
 @strawberry.type
 class AuditQuery:
+    @strawberry.field(description="The tip of the event log's hash chain.")
+    async def log_head(self, info: Info) -> LogHead:
+        head = await asyncio.to_thread(chain.log_head, info.context.reads.engine)
+        return LogHead(sequence=head.sequence, hash=head.hash)
+
     @strawberry.field(description="Recorded events in log order, oldest first.")
     async def audit_log(
         self, info: Info, filter: AuditFilter | None = None, first: int | None = 50, after: str | None = None

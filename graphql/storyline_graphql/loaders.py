@@ -17,6 +17,7 @@ from storyline_domain.errors import NotFoundError
 from storyline_service import analytics
 from storyline_service.auth import Access
 from storyline_service.burndown import BurnPoint
+from storyline_service.eventlog import chain
 from storyline_service.queries import AuditCriteria, EpicTotals, Keyset, Reads, Record, StoryCriteria
 
 K = TypeVar("K", bound=Hashable)
@@ -139,6 +140,8 @@ class Loaders:
         self.epics: DataLoader[str, list[Record]] = listed(reads.epics_of)
         # Totals of epics already loaded (so on boards `access` allows).
         self.epic_totals: DataLoader[str, EpicTotals | None] = by_key(reads.epic_totals)
+        # Links of audit entries already loaded (so on boards `access` allows).
+        self.chain_hashes: DataLoader[int, str | None] = by_key(partial(chain.hashes, reads.engine))
         self.story_pages: DataLoader[PageKey[StoryCriteria], list[Record]] = paged(reads.story_pages)
         self.story_counts: DataLoader[CountKey[StoryCriteria], int] = counted(reads.story_counts)
         self.audit_pages: DataLoader[PageKey[AuditCriteria], list[Record]] = paged(reads.audit_pages)

@@ -94,9 +94,19 @@ class StoryCreation:
         epic_key: str | None,
         stamp: Stamp,
         limits: Limits = DEFAULT_LIMITS,
+        kept_key: str | None = None,
     ) -> Story:
         story = rules.create_story(
-            self.board, self.sequence, self.placement, fields, points, assignee, epic_key, stamp, limits
+            self.board,
+            self.sequence,
+            self.placement,
+            fields,
+            points,
+            assignee,
+            epic_key,
+            stamp,
+            limits,
+            kept_key,
         )
         self.stories.append(story)
         return story

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     webhook_retry_max_seconds: float = 600.0
     webhook_max_attempts: int = 20
 
+    # Optional: an Ed25519 private key (PEM) that signs checkpoints of the event log's hash chain.
+    checkpoint_key: SecretStr | None = None
+
     def policy(self) -> Policy:
         limits = Limits(
             max_columns=self.max_columns,

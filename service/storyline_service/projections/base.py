@@ -47,6 +47,8 @@ class Projection:
     name: ClassVar[str]
     tables: ClassVar[list[Table]]
     handlers: ClassVar[dict[type, Handler]]
+    # False for what the log cannot give back as it was (the hash chain): never replaced by a rebuild.
+    rebuildable: ClassVar[bool] = True
 
     def __init__(self, tables: Tables | None = None) -> None:
         self.t = tables or Tables(self.tables)

@@ -61,8 +61,10 @@ def rebuild(projector: Projector, projections: list[Projection], progress: Progr
     """Rebuilds projections while the live tables stay readable; returns their new position.
 
     The swap copies the fresh rows over in one transaction, so readers see the
-    old rows until it commits and the new ones after.
+    old rows until it commits and the new ones after. Projections that are not
+    rebuildable (the hash chain) are left as they are.
     """
+    projections = [p for p in projections if p.rebuildable]
     names = [p.name for p in projections]
     with ExitStack() as stack:
         fresh = [stack.enter_context(fresh_copy(projector, p, "__rebuild")) for p in projections]

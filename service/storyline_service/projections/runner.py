@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from storyline_service.application import Storyline
 from storyline_service.control.projection import ProjectControl
+from storyline_service.eventlog.chain import Chain
 from storyline_service.projections.audit import AuditLog
 from storyline_service.projections.base import Projection
 from storyline_service.projections.current import CurrentState
@@ -23,7 +24,7 @@ from storyline_service.readmodels import ProjectionTracking, table_of
 log = logging.getLogger(__name__)
 tracking = table_of(ProjectionTracking)
 
-PROJECTIONS: tuple[type[Projection], ...] = (CurrentState, History, AuditLog, ProjectControl)
+PROJECTIONS: tuple[type[Projection], ...] = (CurrentState, History, AuditLog, ProjectControl, Chain)
 
 
 class ReadModelsBehind(Exception):

@@ -1,0 +1,1 @@
+"""The event log itself: its hash chain, export, import and verification."""
