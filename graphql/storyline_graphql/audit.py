@@ -12,9 +12,9 @@ import strawberry
 from strawberry.scalars import JSON
 
 from graphql import GraphQLError
-from storyline_graphql.common import Connection, Node, load_connection, page_request
+from storyline_graphql.common import Connection, Node, PageArgs, load_connection, page_request
 from storyline_graphql.context import Info
-from storyline_service.queries import AUDIT_ORDER, AuditCriteria, Record
+from storyline_service.queries import AUDIT_ORDER, AuditCriteria, Record, Seek
 
 ID_PREFIX = "audit-"
 # How often a subscription looks for new entries; they may come from any process.
@@ -104,8 +104,7 @@ async def audit_connection(
     partition: tuple[str, ...],
     value: tuple[Any, ...],
     criteria: AuditCriteria,
-    first: int | None,
-    after: str | None,
+    args: PageArgs,
 ) -> Connection[AuditEntry]:
     """Audit entries in log order, oldest first."""
     loaders = info.context.loaders
@@ -115,7 +114,7 @@ async def audit_connection(
         partition=partition,
         value=value,
         criteria=criteria,
-        page=page_request(info, first, after, "audit", AUDIT_ORDER),
+        page=page_request(info, args, "audit", AUDIT_ORDER),
         kind="audit",
         order=AUDIT_ORDER,
         node=AuditEntry.from_row,
@@ -126,11 +125,17 @@ async def audit_connection(
 class AuditQuery:
     @strawberry.field(description="Recorded events in log order, oldest first.")
     async def audit_log(
-        self, info: Info, filter: AuditFilter | None = None, first: int | None = 50, after: str | None = None
+        self,
+        info: Info,
+        filter: AuditFilter | None = None,
+        first: int | None = 50,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[AuditEntry]:
         criteria = filter.criteria() if filter else AuditCriteria()
         visible = replace(criteria, boards=info.context.access.boards)
-        return await audit_connection(info, (), (), visible, first, after)
+        return await audit_connection(info, (), (), visible, PageArgs(first, after, last, before))
 
 
 @strawberry.type
@@ -146,7 +151,7 @@ class AuditSubscription:
         criteria = AuditCriteria(board_key=board_key)
         while True:
             pages = await asyncio.to_thread(
-                reads.audit_pages, ("board_key",), [(board_key,)], criteria, 100, (last,)
+                reads.audit_pages, ("board_key",), [(board_key,)], criteria, 100, Seek((last,))
             )
             entries = pages[(board_key,)]
             # A token or role revoked while subscribed ends the subscription before anything more is sent.

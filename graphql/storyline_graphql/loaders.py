@@ -16,7 +16,7 @@ from strawberry.dataloader import DataLoader
 from storyline_domain.errors import NotFoundError
 from storyline_service import analytics
 from storyline_service.auth import Access
-from storyline_service.queries import AuditCriteria, EpicTotals, Keyset, Reads, Record, StoryCriteria
+from storyline_service.queries import AuditCriteria, EpicTotals, Reads, Record, Seek, StoryCriteria
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -32,7 +32,7 @@ class PageKey(Generic[C]):
     value: tuple[Any, ...]
     criteria: C
     limit: int
-    after: Keyset | None
+    seek: Seek
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class CountKey(Generic[C]):
     criteria: C
 
 
-Pages = Callable[[Sequence[str], Sequence[tuple[Any, ...]], C, int, Keyset | None], dict[Any, list[R]]]
+Pages = Callable[[Sequence[str], Sequence[tuple[Any, ...]], C, int, Seek], dict[Any, list[R]]]
 Counts = Callable[[Sequence[str], Sequence[tuple[Any, ...]], C], dict[Any, int]]
 
 
@@ -73,15 +73,15 @@ def paged(fetch: Pages[C, R]) -> DataLoader[PageKey[C], list[R]]:
     async def load(keys: list[PageKey[C]]) -> list[list[R]]:
         groups: dict[tuple[Any, ...], list[tuple[Any, ...]]] = defaultdict(list)
         for key in keys:
-            groups[(key.partition, key.criteria, key.limit, key.after)].append(key.value)
+            groups[(key.partition, key.criteria, key.limit, key.seek)].append(key.value)
         found: dict[tuple[Any, ...], list[R]] = {}
-        for (partition, criteria, limit, after), values in groups.items():
+        for (partition, criteria, limit, seek), values in groups.items():
             pages = await asyncio.to_thread(
-                fetch, partition, list(dict.fromkeys(values)), criteria, limit, after
+                fetch, partition, list(dict.fromkeys(values)), criteria, limit, seek
             )
             for value, rows in pages.items():
-                found[(partition, criteria, limit, after, value)] = rows
-        return [found[(k.partition, k.criteria, k.limit, k.after, k.value)] for k in keys]
+                found[(partition, criteria, limit, seek, value)] = rows
+        return [found[(k.partition, k.criteria, k.limit, k.seek, k.value)] for k in keys]
 
     return DataLoader(load_fn=load)
 

@@ -13,6 +13,7 @@ from storyline_graphql.common import (
     BackfillInput,
     Connection,
     Node,
+    PageArgs,
     Reread,
     UserError,
     VersionedInput,
@@ -61,11 +62,18 @@ class Sprint(SprintAnalytics, Node):
 
     @strawberry.field(description="By rank.")
     async def stories(
-        self, info: Info, first: int | None = 100, after: str | None = None
+        self,
+        info: Info,
+        first: int | None = 100,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[LazyStory]:
         from storyline_graphql.stories import story_connection
 
-        return await story_connection(info, ("sprint_id",), (self.id,), StoryCriteria(), first, after)
+        return await story_connection(
+            info, ("sprint_id",), (self.id,), StoryCriteria(), PageArgs(first, after, last, before)
+        )
 
 
 async def load_sprint(info: Info, sprint_id: str) -> Sprint | None:
@@ -79,7 +87,7 @@ def _sprint_keyset(values: list[Any]) -> Keyset:
 
 
 async def sprint_connection(
-    info: Info, board_key: str, state: str | None, first: int | None, after: str | None
+    info: Info, board_key: str, state: str | None, args: PageArgs
 ) -> Connection[Sprint]:
     loaders = info.context.loaders
     return await load_connection(
@@ -88,7 +96,7 @@ async def sprint_connection(
         partition=("board_key",),
         value=(board_key,),
         criteria=state,
-        page=page_request(info, first, after, "sprint", SPRINT_ORDER, _sprint_keyset),
+        page=page_request(info, args, "sprint", SPRINT_ORDER, _sprint_keyset),
         kind="sprint",
         order=SPRINT_ORDER,
         node=Sprint.from_row,

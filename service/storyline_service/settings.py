@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
 
@@ -39,6 +40,16 @@ class Settings(BaseSettings):
     oidc_jwks: str | None = None  # the issuer's keys: a JWKS URL (https://...) or a JSON file
     oidc_user_claim: str = "sub"  # the claim that names the user, e.g. preferred_username or email
     oidc_algorithms: tuple[str, ...] = ("RS256", "ES256")
+    # Origins whose pages may call the API (CORS), comma-separated, e.g.
+    # "https://board.example.com,http://localhost:5173". None by default.
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(origin.strip().rstrip("/") for origin in value.split(",") if origin.strip())
+        return value
 
     @cached_property
     def url(self) -> URL:
