@@ -247,7 +247,7 @@ def make_connection(
     """``rows`` holds up to one row more than the page, which tells whether another page follows
     (or, reading backward, precedes): that row is the one farthest from the cursor."""
     more = len(rows) > page.size
-    shown = rows[len(rows) - page.size :] if page.seek.backward else rows[: page.size]
+    shown = rows[max(0, len(rows) - page.size) :] if page.seek.backward else rows[: page.size]
     edges = [Edge(node=node(row), kind=kind, key=sort_key(row, order)) for row in shown]
     # Past a cursor there is at least the row the cursor came from.
     from_cursor = page.seek.past is not None
