@@ -98,44 +98,29 @@ def check_both_ways(server: Server, query: str, variables: dict[str, Any], path:
     return expected
 
 
+def connection(declared: str, fields: list[str], node_id: str, extra: str = "") -> tuple[str, list[str]]:
+    """A query of one page of the list at the end of ``fields``, and the path to it."""
+    *outer, last = fields
+    text = f"{last}({extra}{ARGS}) {{ {PAGE % node_id} }}"
+    for field in reversed(outer):
+        text = f"{field} {{ {text} }}"
+    return f"query({declared}{VARS}) {{ {text} }}", [field.split("(")[0] for field in fields]
+
+
+BOARD = "board(key: $board)"
 CONNECTIONS = {
-    "Query.boards": (f"query({VARS}) {{ boards({ARGS}) {{ {PAGE % 'id: key'} }} }}", ["boards"]),
-    "Query.auditLog": (
-        f"query($board: String!, {VARS}) {{ auditLog(filter: {{boardKey: $board}}, {ARGS}) {{ {PAGE % 'id: sequence'} }} }}",
-        ["auditLog"],
+    "Query.boards": connection("", ["boards"], "id: key"),
+    "Query.auditLog": connection(
+        "$board: String!, ", ["auditLog"], "id: sequence", "filter: {boardKey: $board}, "
     ),
-    "Board.backlog": (
-        f"query($board: String!, {VARS}) {{ board(key: $board) {{ backlog({ARGS}) {{ {PAGE % 'id: key'} }} }} }}",
-        ["board", "backlog"],
-    ),
-    "Board.sprints": (
-        f"query($board: String!, {VARS}) {{ board(key: $board) {{ sprints({ARGS}) {{ {PAGE % 'id'} }} }} }}",
-        ["board", "sprints"],
-    ),
-    "Board.stories": (
-        f"query($board: String!, {VARS}) {{ board(key: $board) {{ stories({ARGS}) {{ {PAGE % 'id: key'} }} }} }}",
-        ["board", "stories"],
-    ),
-    "Board.history": (
-        f"query($board: String!, {VARS}) {{ board(key: $board) {{ history({ARGS}) {{ {PAGE % 'id: sequence'} }} }} }}",
-        ["board", "history"],
-    ),
-    "Column.stories": (
-        f"query($board: String!, {VARS}) {{ board(key: $board) {{ columns {{ stories({ARGS}) {{ {PAGE % 'id: key'} }} }} }} }}",
-        ["board", "columns", "stories"],
-    ),
-    "Epic.stories": (
-        f"query($board: String!, {VARS}) {{ board(key: $board) {{ epics {{ stories({ARGS}) {{ {PAGE % 'id: key'} }} }} }} }}",
-        ["board", "epics", "stories"],
-    ),
-    "Sprint.stories": (
-        f"query($sprint: ID!, {VARS}) {{ sprint(id: $sprint) {{ stories({ARGS}) {{ {PAGE % 'id: key'} }} }} }}",
-        ["sprint", "stories"],
-    ),
-    "Story.history": (
-        f"query($story: String!, {VARS}) {{ story(key: $story) {{ history({ARGS}) {{ {PAGE % 'id: sequence'} }} }} }}",
-        ["story", "history"],
-    ),
+    "Board.backlog": connection("$board: String!, ", [BOARD, "backlog"], "id: key"),
+    "Board.sprints": connection("$board: String!, ", [BOARD, "sprints"], "id"),
+    "Board.stories": connection("$board: String!, ", [BOARD, "stories"], "id: key"),
+    "Board.history": connection("$board: String!, ", [BOARD, "history"], "id: sequence"),
+    "Column.stories": connection("$board: String!, ", [BOARD, "columns", "stories"], "id: key"),
+    "Epic.stories": connection("$board: String!, ", [BOARD, "epics", "stories"], "id: key"),
+    "Sprint.stories": connection("$sprint: ID!, ", ["sprint(id: $sprint)", "stories"], "id: key"),
+    "Story.history": connection("$story: String!, ", ["story(key: $story)", "history"], "id: sequence"),
 }
 
 
