@@ -25,6 +25,7 @@ from storyline_graphql.common import (
 )
 from storyline_graphql.context import Info
 from storyline_graphql.enums import Role, SprintState, StatusCategory
+from storyline_graphql.members import BoardMembers
 from storyline_service.application import Caller
 from storyline_service.queries import BOARD_ORDER, AuditCriteria, Record, StoryCriteria
 
@@ -79,7 +80,7 @@ class Column:
 
 
 @strawberry.type
-class Board(BoardAnalytics, Node):
+class Board(BoardAnalytics, BoardMembers, Node):
     id: strawberry.ID
     key: str
     name: str

@@ -136,6 +136,7 @@ class Loaders:
         self.sprint: DataLoader[str, Record | None] = by_key(reads.sprints_by_id, on_board)
         self.epic: DataLoader[str, Record | None] = by_key(reads.epics_by_key, on_board)
         self.epics: DataLoader[str, list[Record]] = listed(reads.epics_of)
+        self.members: DataLoader[str, list[Record]] = listed(reads.members_of)
         # Totals of epics already loaded (so on boards `access` allows).
         self.epic_totals: DataLoader[str, EpicTotals | None] = by_key(reads.epic_totals)
         self.story_pages: DataLoader[PageKey[StoryCriteria], list[Record]] = paged(reads.story_pages)

@@ -39,6 +39,7 @@ from storyline_service.readmodels import (
     BoardRow,
     ColumnRow,
     EpicRow,
+    MemberRow,
     RoleRow,
     SprintRow,
     StoryRow,
@@ -396,6 +397,18 @@ class Reads:
         attrs = [getattr(SprintRow, name) for name in partition]
         where = [] if state is None else [col(SprintRow.state) == state]
         return self._counts(SprintRow, attrs, values, where)
+
+    def members_of(self, board_keys: Sequence[str]) -> dict[str, list[Record]]:
+        """Each board's members, by user name."""
+        members: dict[str, list[Record]] = {key: [] for key in board_keys}
+        query = (
+            select(table_of(MemberRow))
+            .where(col(MemberRow.board_key).in_(board_keys))
+            .order_by(col(MemberRow.board_key), col(MemberRow.user))
+        )
+        for row in self._rows(query):
+            members[row.board_key].append(row)
+        return members
 
     def epics_of(self, board_keys: Sequence[str]) -> dict[str, list[Record]]:
         epics: dict[str, list[Record]] = {key: [] for key in board_keys}

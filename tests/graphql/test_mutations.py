@@ -90,6 +90,8 @@ def test_grant_and_revoke_role(server: Server) -> None:
 
 def test_create_story_and_edit_every_field(server: Server) -> None:
     key = create_board(server)
+    for user in ("bob", "carol"):  # stories are assigned to members
+        succeed(server, "grantRole", {"boardKey": key, "user": user, "role": "MEMBER"}, "board { key }")
     epic = succeed(
         server,
         "createEpic",
