@@ -31,6 +31,7 @@ from storyline_graphql.common import Node
 from storyline_graphql.context import Context, Info
 from storyline_graphql.cost import QueryCost
 from storyline_graphql.epics import EpicMutations, load_epic
+from storyline_graphql.ratelimit import RateLimitQuery
 from storyline_graphql.scalars import SCALARS
 from storyline_graphql.sprints import SprintMutations, SprintQuery, load_sprint
 from storyline_graphql.stories import StoryMutations, StoryQuery, load_story
@@ -60,7 +61,9 @@ class NodeQuery:
         return node
 
 
-Query = merge_types("Query", (NodeQuery, BoardQuery, StoryQuery, SprintQuery, AuditQuery, *ANALYTICS_TYPES))
+Query = merge_types(
+    "Query", (NodeQuery, BoardQuery, StoryQuery, SprintQuery, AuditQuery, RateLimitQuery, *ANALYTICS_TYPES)
+)
 Mutation = merge_types("Mutation", (BoardMutations, StoryMutations, EpicMutations, SprintMutations))
 Subscription = merge_types("Subscription", (AuditSubscription,))
 

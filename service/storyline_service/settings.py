@@ -29,8 +29,9 @@ class Settings(BaseSettings):
     max_request_bytes: int = 1_000_000
     admin_token: SecretStr | None = None  # bootstrap token for the user "admin", ADMIN on every board
     # Per API token and window: an operation spends 1 unit per 100 objects it may return (at least 1),
-    # and each command it runs 1 more.
-    rate_limit: int = 1200
+    # and each command it runs 1 more. A board page spends about 7 units a refresh; even refreshing
+    # for a steady stream of live changes it stays under 2,600 a minute (frontend-contract/README.md).
+    rate_limit: int = 6000
     rate_window_seconds: int = 60
     # Objects one operation may ask for: each list multiplies by its page size (`first`).
     max_query_cost: int = 25_000
