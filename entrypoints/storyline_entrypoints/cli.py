@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from storyline_domain.errors import DomainError
+from storyline_entrypoints.roles_cli import boards_app, roles_app
 from storyline_service.bootstrap import Runtime, bootstrap
 from storyline_service.database import DatabaseTooNew
 from storyline_service.demo import load_demo
@@ -42,6 +43,8 @@ token_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_h
 app.add_typer(token_app, name="token")
 schema_app = typer.Typer(help="The GraphQL schema that Storyline serves.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
+app.add_typer(boards_app, name="boards")
+app.add_typer(roles_app, name="roles")
 
 
 console = Console()
