@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -152,6 +153,8 @@ def token_create(
     runtime = bootstrap(read_your_writes=False)
     try:
         token_id, token = runtime.tokens.create(user, expires, superuser=admin)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
     finally:
         runtime.close()
     console.print(f"token {token_id} for {user}" + (f", expires in {expires:g} days" if expires else ""))
@@ -162,14 +165,17 @@ def token_create(
 def token_list() -> None:
     """Every token's id, user and state; never the token itself."""
     runtime = bootstrap(read_your_writes=False)
+    now = datetime.now(UTC)
     try:
         for row in runtime.tokens.list():
             state = (
                 "revoked"
                 if row.revoked_at
-                else f"expires {row.expires_at:%Y-%m-%d}"
-                if row.expires_at
                 else "active"
+                if row.expires_at is None
+                else f"expired {row.expires_at:%Y-%m-%d %H:%M}"
+                if row.expires_at <= now
+                else f"expires {row.expires_at:%Y-%m-%d}"
             )
             console.print(f"{row.id}  {row.user:20} created {row.created_at:%Y-%m-%d}  {state}")
     finally:
