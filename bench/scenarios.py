@@ -17,7 +17,7 @@ from bench.measure import concurrently
 from storyline_service.application import Caller, Storyline
 from storyline_service.bootstrap import Runtime
 from storyline_service.projections.rebuild import rebuild
-from storyline_service.queries import StoryCriteria
+from storyline_service.queries import Seek, StoryCriteria
 from storyline_service.timetravel import board_as_of
 
 BOARD_VIEW = """
@@ -92,7 +92,7 @@ def board_view_service(runtime: Runtime, board: str, sprint: str) -> tuple[Call,
             [(board, column.key) for column in columns],
             StoryCriteria(sprint_id=sprint),
             100,
-            None,
+            Seek(),
         )
         return sum(len(page) for page in pages.values())
 

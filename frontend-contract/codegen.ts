@@ -17,6 +17,8 @@ const config: CodegenConfig = {
         // The JSON shapes the server sends: times and dates as ISO-8601 strings.
         scalars: { DateTime: "string", Date: "string", JSON: "unknown" },
         enumsAsTypes: true,
+        // Enums stay open: a newer server may add an ErrorCode (or any value); clients must cope.
+        futureProofEnums: true,
         avoidOptionals: { field: true, inputValue: false },
         nonOptionalTypename: false,
       },

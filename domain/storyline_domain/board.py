@@ -272,6 +272,13 @@ class Board(StorylineAggregate):
         self._check_not_last_admin(user)
         self._record(self.RoleRevoked, stamp, user=user, previous=self.roles[user])
 
+    def check_member(self, user: str | None, field: str) -> None:
+        """Work goes only to people with a role on the board (None: to no one)."""
+        if user is not None and user not in self.roles:
+            raise ValidationError(
+                f"{user} is not a member of {self.key}; grant them a role first", field=field
+            )
+
     def _check_not_last_admin(self, user: str) -> None:
         """Revoking or demoting the only admin would leave the board without one."""
         admins = [name for name, role in self.roles.items() if role == Role.ADMIN.value]

@@ -228,6 +228,7 @@ class Story(StorylineAggregate):
         if "title" not in cleaned:
             raise ValidationError("a title is required", field="title")
         check_occurred_at(None, stamp)
+        board.check_member(clean_assignee(assignee), field="assignee")
         return cls._create(
             cls.Created,
             id=story_id(key),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from storyline_domain.errors import DomainError
 from storyline_entrypoints.events_cli import events_app
 from storyline_entrypoints.import_cli import import_app
+from storyline_entrypoints.roles_cli import boards_app, roles_app
 from storyline_service.bootstrap import Runtime, bootstrap
 from storyline_service.database import DatabaseTooNew
 from storyline_service.demo import load_demo
@@ -47,6 +49,8 @@ app.add_typer(events_app, name="events")
 app.add_typer(import_app, name="import")
 schema_app = typer.Typer(help="The GraphQL schema that Storyline serves.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
+app.add_typer(boards_app, name="boards")
+app.add_typer(roles_app, name="roles")
 
 
 console = Console()
@@ -174,14 +178,17 @@ def token_create(
 def token_list() -> None:
     """Every token's id, user and state; never the token itself."""
     runtime = _open(read_your_writes=False)
+    now = datetime.now(UTC)
     try:
         for row in runtime.tokens.list():
             state = (
                 "revoked"
                 if row.revoked_at
-                else f"expires {row.expires_at:%Y-%m-%d}"
-                if row.expires_at
                 else "active"
+                if row.expires_at is None
+                else f"expired {row.expires_at:%Y-%m-%d %H:%M}"
+                if row.expires_at <= now
+                else f"expires {row.expires_at:%Y-%m-%d}"
             )
             console.print(f"{row.id}  {row.user:20} created {row.created_at:%Y-%m-%d}  {state}")
     finally:

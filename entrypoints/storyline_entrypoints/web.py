@@ -22,6 +22,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from graphql import GraphQLError
+from storyline_entrypoints.cors import ListedOrigins
+from storyline_entrypoints.ratelimit_headers import RateLimitHeaders
 from storyline_graphql.context import get_context, sign_in, too_many_requests
 from storyline_graphql.endpoint import GraphQLHTTPEndpoint, HTTPError
 from storyline_graphql.schema import build_schema
@@ -220,5 +222,8 @@ def create_app(settings: Settings | None = None, *, local_token: str | None = No
         # Pages carrying the local token answer only to loopback names, so a page from another
         # site cannot read them through a DNS name that points at 127.0.0.1.
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=["localhost", "127.0.0.1", "[::1]", "::1"])
+    app.add_middleware(RateLimitHeaders)
+    if settings.cors_origins:
+        app.add_middleware(ListedOrigins, origins=settings.cors_origins)
     app.add_middleware(RequestLog)
     return app

@@ -13,11 +13,18 @@ from strawberry.scalars import JSON
 
 from graphql import GraphQLError
 from storyline_domain.errors import ValidationError
-from storyline_graphql.common import Connection, Node, load_connection, page_request, validation_error
+from storyline_graphql.common import (
+    Connection,
+    Node,
+    PageArgs,
+    load_connection,
+    page_request,
+    validation_error,
+)
 from storyline_graphql.context import Info
 from storyline_service.event_types import check_event_types
 from storyline_service.eventlog import chain
-from storyline_service.queries import AUDIT_ORDER, AuditCriteria, Record
+from storyline_service.queries import AUDIT_ORDER, AuditCriteria, Record, Seek
 
 ID_PREFIX = "audit-"
 # How often a subscription looks for new entries; they may come from any process.
@@ -120,8 +127,7 @@ async def audit_connection(
     partition: tuple[str, ...],
     value: tuple[Any, ...],
     criteria: AuditCriteria,
-    first: int | None,
-    after: str | None,
+    args: PageArgs,
 ) -> Connection[AuditEntry]:
     """Audit entries in log order, oldest first."""
     loaders = info.context.loaders
@@ -131,7 +137,7 @@ async def audit_connection(
         partition=partition,
         value=value,
         criteria=criteria,
-        page=page_request(info, first, after, "audit", AUDIT_ORDER),
+        page=page_request(info, args, "audit", AUDIT_ORDER),
         kind="audit",
         order=AUDIT_ORDER,
         node=AuditEntry.from_row,
@@ -153,11 +159,17 @@ class AuditQuery:
 
     @strawberry.field(description="Recorded events in log order, oldest first.")
     async def audit_log(
-        self, info: Info, filter: AuditFilter | None = None, first: int | None = 50, after: str | None = None
+        self,
+        info: Info,
+        filter: AuditFilter | None = None,
+        first: int | None = 50,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[AuditEntry]:
         criteria = filter.criteria() if filter else AuditCriteria()
         visible = replace(criteria, boards=info.context.access.boards)
-        return await audit_connection(info, (), (), visible, first, after)
+        return await audit_connection(info, (), (), visible, PageArgs(first, after, last, before))
 
 
 @strawberry.type
@@ -173,7 +185,7 @@ class AuditSubscription:
         criteria = AuditCriteria(board_key=board_key)
         while True:
             pages = await asyncio.to_thread(
-                reads.audit_pages, ("board_key",), [(board_key,)], criteria, 100, (last,)
+                reads.audit_pages, ("board_key",), [(board_key,)], criteria, 100, Seek((last,))
             )
             entries = pages[(board_key,)]
             # A token or role revoked while subscribed ends the subscription before anything more is sent.

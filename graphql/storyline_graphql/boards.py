@@ -17,6 +17,7 @@ from storyline_graphql.common import (
     Connection,
     MutationInput,
     Node,
+    PageArgs,
     UserError,
     VersionedInput,
     make_connection,
@@ -26,6 +27,7 @@ from storyline_graphql.common import (
 from storyline_graphql.context import Info
 from storyline_graphql.control.types import BoardControl
 from storyline_graphql.enums import Role, SprintState, StatusCategory
+from storyline_graphql.members import BoardMembers
 from storyline_graphql.webhooks import BoardWebhooks
 from storyline_service.application import Caller
 from storyline_service.queries import BOARD_ORDER, AuditCriteria, Record, StoryCriteria
@@ -33,10 +35,11 @@ from storyline_service.queries import BOARD_ORDER, AuditCriteria, Record, StoryC
 if TYPE_CHECKING:
     from storyline_graphql.epics import Epic
     from storyline_graphql.sprints import Sprint
-    from storyline_graphql.stories import Story, StoryFilter
+    from storyline_graphql.stories import Story, StoryFilter, StoryOrder
 
 LazyStory = Annotated["Story", strawberry.lazy("storyline_graphql.stories")]
 LazyStoryFilter = Annotated["StoryFilter", strawberry.lazy("storyline_graphql.stories")]
+LazyStoryOrder = Annotated["StoryOrder", strawberry.lazy("storyline_graphql.stories")]
 LazySprint = Annotated["Sprint", strawberry.lazy("storyline_graphql.sprints")]
 LazyEpic = Annotated["Epic", strawberry.lazy("storyline_graphql.epics")]
 
@@ -68,16 +71,19 @@ class Column:
         sprint_id: strawberry.ID | None = None,
         first: int | None = 100,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[LazyStory]:
         from storyline_graphql.stories import story_connection
 
         criteria = StoryCriteria(sprint_id=sprint_id)
         partition = ("board_key", "column")
-        return await story_connection(info, partition, (self.board_key, self.key), criteria, first, after)
+        page = PageArgs(first, after, last, before)
+        return await story_connection(info, partition, (self.board_key, self.key), criteria, page)
 
 
 @strawberry.type
-class Board(BoardControl, BoardAnalytics, BoardCalendar, BoardWebhooks, Node):
+class Board(BoardControl, BoardAnalytics, BoardCalendar, BoardWebhooks, BoardMembers, Node):
     id: strawberry.ID
     key: str
     name: str
@@ -100,20 +106,33 @@ class Board(BoardControl, BoardAnalytics, BoardCalendar, BoardWebhooks, Node):
 
     @strawberry.field(description="By rank: not done, not in a planned or active sprint.")
     async def backlog(
-        self, info: Info, first: int | None = 50, after: str | None = None
+        self,
+        info: Info,
+        first: int | None = 50,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[LazyStory]:
         from storyline_graphql.stories import story_connection
 
         criteria = StoryCriteria(backlog=True)
-        return await story_connection(info, ("board_key",), (self.key,), criteria, first, after)
+        page = PageArgs(first, after, last, before)
+        return await story_connection(info, ("board_key",), (self.key,), criteria, page)
 
     @strawberry.field(description="By planned start date.")
     async def sprints(
-        self, info: Info, state: SprintState | None = None, first: int | None = 20, after: str | None = None
+        self,
+        info: Info,
+        state: SprintState | None = None,
+        first: int | None = 20,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[LazySprint]:
         from storyline_graphql.sprints import sprint_connection
 
-        return await sprint_connection(info, self.key, state.value if state else None, first, after)
+        page = PageArgs(first, after, last, before)
+        return await sprint_connection(info, self.key, state.value if state else None, page)
 
     @strawberry.field
     async def active_sprint(self, info: Info) -> LazySprint | None:
@@ -121,18 +140,22 @@ class Board(BoardControl, BoardAnalytics, BoardCalendar, BoardWebhooks, Node):
 
         return await load_sprint(info, self.active_sprint_id) if self.active_sprint_id else None
 
-    @strawberry.field(description="By rank; archived ones only when asked.")
+    @strawberry.field(description="By rank unless `orderBy` says otherwise; archived ones only when asked.")
     async def stories(
         self,
         info: Info,
         filter: LazyStoryFilter | None = None,
+        order_by: LazyStoryOrder | None = None,
         first: int | None = 50,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[LazyStory]:
         from storyline_graphql.stories import story_connection
 
         criteria = filter.criteria() if filter else StoryCriteria()
-        return await story_connection(info, ("board_key",), (self.key,), criteria, first, after)
+        page = PageArgs(first, after, last, before)
+        return await story_connection(info, ("board_key",), (self.key,), criteria, page, order_by)
 
     @strawberry.field
     async def epics(self, info: Info) -> list[LazyEpic]:
@@ -142,10 +165,15 @@ class Board(BoardControl, BoardAnalytics, BoardCalendar, BoardWebhooks, Node):
 
     @strawberry.field(description="Everything recorded on the board, in log order.")
     async def history(
-        self, info: Info, first: int | None = 50, after: str | None = None
+        self,
+        info: Info,
+        first: int | None = 50,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[AuditEntry]:
-        criteria = AuditCriteria()
-        return await audit_connection(info, ("board_key",), (self.key,), criteria, first, after)
+        page = PageArgs(first, after, last, before)
+        return await audit_connection(info, ("board_key",), (self.key,), AuditCriteria(), page)
 
 
 async def load_board(info: Info, key: str) -> Board | None:
@@ -179,10 +207,17 @@ class BoardQuery:
         return Viewer(name=info.context.actor)
 
     @strawberry.field(description="By key: the boards the viewer has a role on.")
-    async def boards(self, info: Info, first: int | None = 20, after: str | None = None) -> Connection[Board]:
+    async def boards(
+        self,
+        info: Info,
+        first: int | None = 20,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Board]:
         reads, visible = info.context.reads, info.context.access.boards
-        page = page_request(info, first, after, "board", BOARD_ORDER)
-        rows = await asyncio.to_thread(reads.boards, page.first + 1, page.after, visible)
+        page = page_request(info, PageArgs(first, after, last, before), "board", BOARD_ORDER)
+        rows = await asyncio.to_thread(reads.boards, page.size + 1, page.seek, visible)
         count = partial(asyncio.to_thread, reads.board_count, visible)
         return make_connection(rows, page, "board", BOARD_ORDER, Board.from_row, count)
 

@@ -22,7 +22,7 @@ from storyline_graphql.loaders import CountKey, Loaders, PageKey
 from storyline_service.application import Caller
 from storyline_service.auth import Access
 from storyline_service.projections.runner import ReadModelsBehind, ReadModelsStopped
-from storyline_service.queries import Attr, Keyset, Reads, sort_key
+from storyline_service.queries import Keyset, Reads, Seek, sort_key
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -181,9 +181,19 @@ async def run_command(
 
 
 @dataclass(frozen=True)
+class PageArgs:
+    """A connection's arguments: `first` and `after` read forward, `last` and `before` backward."""
+
+    first: int | None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+
+
+@dataclass(frozen=True)
 class PageRequest:
-    first: int
-    after: Keyset | None
+    size: int
+    seek: Seek
 
 
 def encode_cursor(kind: str, key: Keyset) -> str:
@@ -197,47 +207,64 @@ def decode_cursor(cursor: str, kind: str, arity: int) -> list[Any]:
     except (binascii.Error, ValueError, UnicodeError):
         decoded = None
     if not isinstance(decoded, list) or len(decoded) != arity + 1 or decoded[0] != kind:
-        raise validation_error(f"`after` is not a cursor of this list: {cursor!r}")
+        raise ValueError(cursor)
     return decoded[1:]
 
 
 def page_request(
     info: Info,
-    first: int | None,
-    after: str | None,
+    args: PageArgs,
     kind: str,
-    order: Sequence[Attr],
+    order: Sequence[Any],
     parse: Callable[[list[Any]], Keyset] = tuple,
+    *,
+    descending: bool = False,
 ) -> PageRequest:
-    """Checks ``first`` against the ceiling (refused, never clamped) and decodes ``after``."""
+    """Checks the page size against the ceiling (refused, never clamped) and decodes the cursor.
+
+    `last` (or `before`) reads backward; `first` has a default, so `last` wins over it."""
+    backward = args.last is not None or args.before is not None
+    size_name, cursor_name = ("last", "before") if backward else ("first", "after")
+    size = args.last if args.last is not None else args.first
+    cursor = args.before if backward else args.after
     ceiling = info.context.max_page_size
-    if first is None:
-        raise validation_error("`first` must be a number; leave it out for the default page size")
-    if first < 0:
-        raise validation_error(f"`first` must not be negative (got {first})")
-    if first > ceiling:
-        raise validation_error(f"`first` may be at most {ceiling} (got {first}); page with `after`")
-    if after is None:
-        return PageRequest(first, None)
+    if backward and args.after is not None:
+        raise validation_error("`after` pages forward with `first`; `before` pages backward with `last`")
+    if size is None:
+        raise validation_error(f"`{size_name}` must be a number; leave it out for the default page size")
+    if size < 0:
+        raise validation_error(f"`{size_name}` must not be negative (got {size})")
+    if size > ceiling:
+        raise validation_error(
+            f"`{size_name}` may be at most {ceiling} (got {size}); page with `{cursor_name}`"
+        )
+    if cursor is None:
+        return PageRequest(size, Seek(None, backward, descending))
     try:
-        return PageRequest(first, parse(decode_cursor(after, kind, len(order))))
+        past = parse(decode_cursor(cursor, kind, len(order)))
     except (TypeError, ValueError):
-        raise validation_error(f"`after` is not a cursor of this list: {after!r}") from None
+        raise validation_error(f"`{cursor_name}` is not a cursor of this list: {cursor!r}") from None
+    return PageRequest(size, Seek(past, backward, descending))
 
 
 def make_connection(
     rows: Sequence[R],
     page: PageRequest,
     kind: str,
-    order: Sequence[Attr],
+    order: Sequence[Any],
     node: Callable[[R], T],
     count: Callable[[], Awaitable[int]],
 ) -> Connection[T]:
-    """``rows`` holds up to one row more than the page, which tells whether another page follows."""
-    edges = [Edge(node=node(row), kind=kind, key=sort_key(row, order)) for row in rows[: page.first]]
+    """``rows`` holds up to one row more than the page, which tells whether another page follows
+    (or, reading backward, precedes): that row is the one farthest from the cursor."""
+    more = len(rows) > page.size
+    shown = rows[max(0, len(rows) - page.size) :] if page.seek.backward else rows[: page.size]
+    edges = [Edge(node=node(row), kind=kind, key=sort_key(row, order)) for row in shown]
+    # Past a cursor there is at least the row the cursor came from.
+    from_cursor = page.seek.past is not None
     page_info = PageInfo(
-        has_next_page=len(rows) > page.first,
-        has_previous_page=page.after is not None,
+        has_next_page=from_cursor if page.seek.backward else more,
+        has_previous_page=more if page.seek.backward else from_cursor,
         start_cursor=edge_cursor(edges[0]) if edges else None,
         end_cursor=edge_cursor(edges[-1]) if edges else None,
     )
@@ -253,10 +280,10 @@ async def load_connection(
     criteria: C,
     page: PageRequest,
     kind: str,
-    order: Sequence[Attr],
+    order: Sequence[Any],
     node: Callable[[R], T],
 ) -> Connection[T]:
     """One page of a list that many objects of a response may ask for: loaded in batches."""
-    rows = await pages.load(PageKey(partition, value, criteria, page.first + 1, page.after))
+    rows = await pages.load(PageKey(partition, value, criteria, page.size + 1, page.seek))
     count_key = CountKey(partition, value, criteria)
     return make_connection(rows, page, kind, order, node, lambda: counts.load(count_key))

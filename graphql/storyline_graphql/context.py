@@ -16,7 +16,7 @@ from graphql import GraphQLError
 from storyline_graphql.endpoint import HTTPError
 from storyline_graphql.loaders import Loaders
 from storyline_service.application import Caller, Storyline
-from storyline_service.auth import Access, Principal, RateLimited
+from storyline_service.auth import Access, Budget, Principal, RateLimited
 from storyline_service.bootstrap import Runtime
 from storyline_service.queries import Reads
 
@@ -71,6 +71,8 @@ class Context:
     connection_params: dict[str, Any] | None = field(default=None)
     token: str | None = field(default=None, repr=False)  # kept to re-check long-lived connections
     prepaid: int = 0  # rate-limit units charged at sign-in, for the first operation
+    budget: Budget | None = None  # the token's rate-limit window after the last charge
+    cost: int = 0  # rate-limit units this operation was charged
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.reads, self.access)
@@ -109,13 +111,20 @@ class Context:
     async def spend(self, units: int) -> None:
         """Counts an operation's work against the token's rate limit, less what signing in already
         charged; raises a RATE_LIMITED error past the limit."""
+        self.cost = max(units, self.prepaid)
         units, self.prepaid = units - self.prepaid, 0
         if units <= 0:
             return
         try:
-            await asyncio.to_thread(self.runtime.limiter.spend, self.signed_in.token_id, units)
+            self.note(await asyncio.to_thread(self.runtime.limiter.spend, self.signed_in.token_id, units))
         except RateLimited as error:
+            self.note(error.budget)
             raise rate_limited(error) from None
+
+    def note(self, budget: Budget) -> None:
+        """Keeps the budget for `Query.rateLimit`, and on the request for the X-RateLimit-* headers."""
+        self.budget = budget
+        self.request.state.rate_budget = budget
 
     async def recheck(self) -> Access:
         """For a long-lived connection: the token must still be valid, and the roles are reloaded."""
@@ -150,24 +159,28 @@ async def sign_in(context: Context) -> None:
     try:
         signed_in = await asyncio.to_thread(_authenticate, context.runtime, token, 1) if token else None
     except RateLimited as error:
+        context.note(error.budget)
         raise too_many_requests(str(error), error.retry_after) from None
     if signed_in is None:
         raise unauthenticated()
     context.token = token
-    context.principal, access = signed_in
-    context.prepaid = 1
+    context.principal, access, budget = signed_in
+    if budget is not None:
+        context.note(budget)
+    context.prepaid = context.cost = 1
     context.start_reads(access)
 
 
-def _authenticate(runtime: Runtime, token: str, units: int = 0) -> tuple[Principal, Access] | None:
+def _authenticate(
+    runtime: Runtime, token: str, units: int = 0
+) -> tuple[Principal, Access, Budget | None] | None:
     """The token's principal and its roles, with ``units`` charged to its rate limit: one trip."""
     principal = runtime.tokens.authenticate(token)
     if principal is None:
         return None
     access = Access.load(runtime.reads, principal)
-    if units:
-        runtime.limiter.spend(principal.token_id, units)
-    return principal, access
+    budget = runtime.limiter.spend(principal.token_id, units) if units else None
+    return principal, access, budget
 
 
 Info = strawberry.Info[Context, None]

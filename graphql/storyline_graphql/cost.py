@@ -107,10 +107,12 @@ class Costing:
         if "first" not in definition.args:
             return None
         try:
-            first = get_argument_values(definition, field, self.variables).get("first")
+            args = get_argument_values(definition, field, self.variables)
+            # `last` reads backward instead of `first` (which keeps its default).
+            size = args.get("last") if args.get("last") is not None else args.get("first")
         except GraphQLError:
-            first = None  # execution reports the bad argument; estimate the worst
-        return self.max_page_size if first is None else max(0, min(int(first), self.max_page_size))
+            size = None  # execution reports the bad argument; estimate the worst
+        return self.max_page_size if size is None else max(0, min(int(size), self.max_page_size))
 
 
 def list_bounds(settings: Settings) -> dict[tuple[str, str], int]:

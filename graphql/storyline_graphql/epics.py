@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from storyline_graphql.common import BackfillInput, Connection, Node, Reread, UserError, run_command
+from storyline_graphql.common import BackfillInput, Connection, Node, PageArgs, Reread, UserError, run_command
 from storyline_graphql.context import Info
 from storyline_graphql.control.types import EpicControl
 from storyline_service.queries import Reads, Record, StoryCriteria
@@ -48,11 +48,18 @@ class Epic(EpicControl, Node):
 
     @strawberry.field(description="By rank.")
     async def stories(
-        self, info: Info, first: int | None = 100, after: str | None = None
+        self,
+        info: Info,
+        first: int | None = 100,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[LazyStory]:
         from storyline_graphql.stories import story_connection
 
-        return await story_connection(info, ("epic_key",), (self.key,), StoryCriteria(), first, after)
+        return await story_connection(
+            info, ("epic_key",), (self.key,), StoryCriteria(), PageArgs(first, after, last, before)
+        )
 
 
 async def load_epic(info: Info, key: str) -> Epic | None:

@@ -18,7 +18,7 @@ from storyline_service import analytics
 from storyline_service.auth import Access
 from storyline_service.burndown import BurnPoint
 from storyline_service.eventlog import chain
-from storyline_service.queries import AuditCriteria, EpicTotals, Keyset, Reads, Record, StoryCriteria
+from storyline_service.queries import AuditCriteria, EpicTotals, Reads, Record, Seek, StoryCriteria
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -34,7 +34,7 @@ class PageKey(Generic[C]):
     value: tuple[Any, ...]
     criteria: C
     limit: int
-    after: Keyset | None
+    seek: Seek
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class CountKey(Generic[C]):
     criteria: C
 
 
-Pages = Callable[[Sequence[str], Sequence[tuple[Any, ...]], C, int, Keyset | None], dict[Any, list[R]]]
+Pages = Callable[[Sequence[str], Sequence[tuple[Any, ...]], C, int, Seek], dict[Any, list[R]]]
 Counts = Callable[[Sequence[str], Sequence[tuple[Any, ...]], C], dict[Any, int]]
 
 
@@ -75,15 +75,15 @@ def paged(fetch: Pages[C, R]) -> DataLoader[PageKey[C], list[R]]:
     async def load(keys: list[PageKey[C]]) -> list[list[R]]:
         groups: dict[tuple[Any, ...], list[tuple[Any, ...]]] = defaultdict(list)
         for key in keys:
-            groups[(key.partition, key.criteria, key.limit, key.after)].append(key.value)
+            groups[(key.partition, key.criteria, key.limit, key.seek)].append(key.value)
         found: dict[tuple[Any, ...], list[R]] = {}
-        for (partition, criteria, limit, after), values in groups.items():
+        for (partition, criteria, limit, seek), values in groups.items():
             pages = await asyncio.to_thread(
-                fetch, partition, list(dict.fromkeys(values)), criteria, limit, after
+                fetch, partition, list(dict.fromkeys(values)), criteria, limit, seek
             )
             for value, rows in pages.items():
-                found[(partition, criteria, limit, after, value)] = rows
-        return [found[(k.partition, k.criteria, k.limit, k.after, k.value)] for k in keys]
+                found[(partition, criteria, limit, seek, value)] = rows
+        return [found[(k.partition, k.criteria, k.limit, k.seek, k.value)] for k in keys]
 
     return DataLoader(load_fn=load)
 
@@ -138,6 +138,7 @@ class Loaders:
         self.sprint: DataLoader[str, Record | None] = by_key(reads.sprints_by_id, on_board)
         self.epic: DataLoader[str, Record | None] = by_key(reads.epics_by_key, on_board)
         self.epics: DataLoader[str, list[Record]] = listed(reads.epics_of)
+        self.members: DataLoader[str, list[Record]] = listed(reads.members_of)
         # Totals of epics already loaded (so on boards `access` allows).
         self.epic_totals: DataLoader[str, EpicTotals | None] = by_key(reads.epic_totals)
         # Links of audit entries already loaded (so on boards `access` allows).

@@ -35,6 +35,7 @@ from storyline_graphql.control.types import ControlQuery, load_control_node
 from storyline_graphql.cost import QueryCost
 from storyline_graphql.epics import EpicMutations, load_epic
 from storyline_graphql.event_types import EventTypeQuery
+from storyline_graphql.ratelimit import RateLimitQuery
 from storyline_graphql.scalars import SCALARS
 from storyline_graphql.sprints import SprintMutations, SprintQuery, load_sprint
 from storyline_graphql.stories import StoryMutations, StoryQuery, load_story
@@ -81,6 +82,7 @@ Query = merge_types(
         *ANALYTICS_TYPES,
         ControlQuery,
         EventTypeQuery,
+        RateLimitQuery,
     ),
 )
 Mutation = merge_types(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -13,6 +14,7 @@ from storyline_graphql.common import (
     BackfillInput,
     Connection,
     Node,
+    PageArgs,
     Reread,
     UserError,
     VersionedInput,
@@ -23,12 +25,13 @@ from storyline_graphql.common import (
 from storyline_graphql.context import Info
 from storyline_graphql.enums import SprintState
 from storyline_service.application import Caller
-from storyline_service.queries import SPRINT_ORDER, Keyset, Reads, Record, StoryCriteria
+from storyline_service.queries import SPRINT_ORDER, Keyset, Reads, Record, Seek, StoryCriteria
 
 if TYPE_CHECKING:
     from storyline_graphql.stories import Story
 
 LazyStory = Annotated["Story", strawberry.lazy("storyline_graphql.stories")]
+MAX_SPRINT_STORIES = 10_000  # far beyond any sprint a team could finish
 
 
 @strawberry.type
@@ -61,11 +64,18 @@ class Sprint(SprintAnalytics, Node):
 
     @strawberry.field(description="By rank.")
     async def stories(
-        self, info: Info, first: int | None = 100, after: str | None = None
+        self,
+        info: Info,
+        first: int | None = 100,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[LazyStory]:
         from storyline_graphql.stories import story_connection
 
-        return await story_connection(info, ("sprint_id",), (self.id,), StoryCriteria(), first, after)
+        return await story_connection(
+            info, ("sprint_id",), (self.id,), StoryCriteria(), PageArgs(first, after, last, before)
+        )
 
 
 async def load_sprint(info: Info, sprint_id: str) -> Sprint | None:
@@ -79,7 +89,7 @@ def _sprint_keyset(values: list[Any]) -> Keyset:
 
 
 async def sprint_connection(
-    info: Info, board_key: str, state: str | None, first: int | None, after: str | None
+    info: Info, board_key: str, state: str | None, args: PageArgs
 ) -> Connection[Sprint]:
     loaders = info.context.loaders
     return await load_connection(
@@ -88,7 +98,7 @@ async def sprint_connection(
         partition=("board_key",),
         value=(board_key,),
         criteria=state,
-        page=page_request(info, first, after, "sprint", SPRINT_ORDER, _sprint_keyset),
+        page=page_request(info, args, "sprint", SPRINT_ORDER, _sprint_keyset),
         kind="sprint",
         order=SPRINT_ORDER,
         node=Sprint.from_row,
@@ -156,15 +166,42 @@ class SprintPayload:
     sprint: Sprint | None
     errors: list[UserError]
     client_mutation_id: str | None
+    story_keys: strawberry.Private[list[str]]
+
+    @strawberry.field(
+        description="The stories the change touched, as they are after it, so that their next "
+        "`expectedVersion` is at hand: the story added or removed; on start and completion every story the "
+        "sprint held (committed on start; done and carried over on completion). Empty on failure."
+    )
+    async def stories(self, info: Info) -> list[LazyStory]:
+        from storyline_graphql.stories import Story
+
+        rows = await info.context.loaders.story.load_many(self.story_keys)
+        return [Story.from_row(row) for row in rows if row is not None]
 
 
 SPRINT: Reread[Record] = Reread(Reads.sprints_by_id, lambda loaders: loaders.sprint)
 
 
-async def sprint_payload(info: Info, input: BackfillInput, command: Callable[[Caller], str]) -> SprintPayload:
+async def sprint_payload(
+    info: Info, input: BackfillInput, command: Callable[[Caller], str], touched: Sequence[str] = ()
+) -> SprintPayload:
+    """``touched``: the keys of the stories the command may change."""
     sprint_id, errors = await run_command(info, input, command, reread=SPRINT)
     sprint = await load_sprint(info, sprint_id) if sprint_id else None
-    return SprintPayload(sprint=sprint, errors=errors, client_mutation_id=input.client_mutation_id)
+    return SprintPayload(
+        sprint=sprint,
+        errors=errors,
+        client_mutation_id=input.client_mutation_id,
+        story_keys=list(touched) if sprint_id else [],
+    )
+
+
+def stories_in_sprint(reads: Reads, sprint_id: str) -> list[str]:
+    """Every story the sprint holds now, archived ones included (none for an id that is not a sprint's)."""
+    criteria = StoryCriteria(archived=None)
+    pages = reads.story_pages(("sprint_id",), [(sprint_id,)], criteria, MAX_SPRINT_STORIES, Seek())
+    return [row.key for row in pages[(sprint_id,)]]
 
 
 @strawberry.type
@@ -193,30 +230,43 @@ class SprintMutations:
     async def add_story_to_sprint(self, info: Info, input: SprintStoryInput) -> SprintPayload:
         app = info.context.app
         return await sprint_payload(
-            info, input, lambda caller: app.add_story_to_sprint(caller, input.sprint_id, input.story_key)
+            info,
+            input,
+            lambda caller: app.add_story_to_sprint(caller, input.sprint_id, input.story_key),
+            [input.story_key],
         )
 
     @strawberry.mutation
     async def remove_story_from_sprint(self, info: Info, input: SprintStoryInput) -> SprintPayload:
         app = info.context.app
         return await sprint_payload(
-            info, input, lambda caller: app.remove_story_from_sprint(caller, input.sprint_id, input.story_key)
+            info,
+            input,
+            lambda caller: app.remove_story_from_sprint(caller, input.sprint_id, input.story_key),
+            [input.story_key],
         )
 
     @strawberry.mutation
     async def start_sprint(self, info: Info, input: SprintRefInput) -> SprintPayload:
         app = info.context.app
+        held = await asyncio.to_thread(stories_in_sprint, info.context.reads, input.sprint_id)
         return await sprint_payload(
-            info, input, lambda caller: app.start_sprint(caller, input.sprint_id, input.expected_version)
+            info,
+            input,
+            lambda caller: app.start_sprint(caller, input.sprint_id, input.expected_version),
+            held,
         )
 
     @strawberry.mutation
     async def complete_sprint(self, info: Info, input: CompleteSprintInput) -> SprintPayload:
         app = info.context.app
+        # Read before: completion moves the unfinished stories out of the sprint.
+        held = await asyncio.to_thread(stories_in_sprint, info.context.reads, input.sprint_id)
         return await sprint_payload(
             info,
             input,
             lambda caller: app.complete_sprint(
                 caller, input.sprint_id, input.carry_over_to, input.expected_version
             ),
+            held,
         )

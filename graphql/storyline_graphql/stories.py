@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
+from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -15,6 +17,7 @@ from storyline_graphql.common import (
     BackfillInput,
     Connection,
     Node,
+    PageArgs,
     Reread,
     UserError,
     VersionedInput,
@@ -25,7 +28,7 @@ from storyline_graphql.common import (
 from storyline_graphql.context import Info
 from storyline_graphql.enums import Priority, StatusCategory, StoryType
 from storyline_service.application import Caller
-from storyline_service.queries import STORY_ORDER, AuditCriteria, Reads, Record, StoryCriteria
+from storyline_service.queries import STORY_ORDERS, AuditCriteria, Reads, Record, StoryCriteria
 
 if TYPE_CHECKING:
     from storyline_graphql.boards import Board, Column
@@ -120,9 +123,16 @@ class Story(StoryAnalytics, Node):
 
     @strawberry.field(description="Everything recorded on the story, in log order.")
     async def history(
-        self, info: Info, first: int | None = 50, after: str | None = None
+        self,
+        info: Info,
+        first: int | None = 50,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[AuditEntry]:
-        return await audit_connection(info, ("story_key",), (self.key,), AuditCriteria(), first, after)
+        return await audit_connection(
+            info, ("story_key",), (self.key,), AuditCriteria(), PageArgs(first, after, last, before)
+        )
 
 
 async def load_story(info: Info, key: str) -> Story | None:
@@ -135,22 +145,69 @@ async def story_connection(
     partition: tuple[str, ...],
     value: tuple[Any, ...],
     criteria: StoryCriteria,
-    first: int | None,
-    after: str | None,
+    args: PageArgs,
+    order_by: StoryOrder | None = None,
 ) -> Connection[Story]:
-    """Stories by rank: those whose ``partition`` columns equal ``value`` and match ``criteria``."""
+    """Stories by rank, or as ``order_by`` says: those whose ``partition`` columns equal ``value``
+    and match ``criteria``."""
     loaders = info.context.loaders
+    field, direction = (order_by.field, order_by.direction) if order_by else (StoryOrderField.RANK, None)
+    descending = direction is OrderDirection.DESC
+    order = STORY_ORDERS[field.value]
+    # A cursor belongs to one order: one of another order is refused, not misread.
+    kind = (
+        "story"
+        if (field, descending) == (StoryOrderField.RANK, False)
+        else f"story:{field.value}:{direction}"
+    )
     return await load_connection(
         loaders.story_pages,
         loaders.story_counts,
         partition=partition,
         value=value,
-        criteria=criteria,
-        page=page_request(info, first, after, "story", STORY_ORDER),
-        kind="story",
-        order=STORY_ORDER,
+        criteria=replace(criteria, order=field.value),
+        page=page_request(info, args, kind, order, STORY_KEYSETS[field], descending=descending),
+        kind=kind,
+        order=order,
         node=Story.from_row,
     )
+
+
+@strawberry.enum
+class OrderDirection(Enum):
+    ASC = "ASC"
+    DESC = "DESC"
+
+
+@strawberry.enum
+class StoryOrderField(Enum):
+    RANK = "RANK"
+    KEY = strawberry.enum_value("KEY", description="By story number: PAY-2 before PAY-10.")
+    CREATED_AT = "CREATED_AT"
+    UPDATED_AT = "UPDATED_AT"
+    POINTS = strawberry.enum_value("POINTS", description="Unestimated stories sort below every estimate.")
+    PRIORITY = strawberry.enum_value("PRIORITY", description="LOWEST to HIGHEST.")
+
+
+@strawberry.input(description="Ties are broken by story number, in the same direction.")
+class StoryOrder:
+    field: StoryOrderField
+    direction: OrderDirection | None = OrderDirection.ASC
+
+
+def _at(value: Any) -> datetime:
+    return datetime.fromisoformat(str(value))
+
+
+# How each order's cursor is read back into its sort key.
+STORY_KEYSETS: dict[StoryOrderField, Callable[[list[Any]], tuple[Any, ...]]] = {
+    StoryOrderField.RANK: lambda key: (str(key[0]), int(key[1])),
+    StoryOrderField.KEY: lambda key: (int(key[0]),),
+    StoryOrderField.CREATED_AT: lambda key: (_at(key[0]), int(key[1])),
+    StoryOrderField.UPDATED_AT: lambda key: (_at(key[0]), int(key[1])),
+    StoryOrderField.POINTS: lambda key: (float(key[0]), int(key[1])),
+    StoryOrderField.PRIORITY: lambda key: (int(key[0]), int(key[1])),
+}
 
 
 @strawberry.input

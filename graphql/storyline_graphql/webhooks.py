@@ -14,15 +14,13 @@ from sqlmodel import col
 from storyline_domain.board import Role
 from storyline_graphql.common import (
     Connection,
-    Edge,
     MutationInput,
     Node,
-    PageInfo,
+    PageArgs,
     UserError,
-    edge_cursor,
+    make_connection,
     page_request,
     run_command,
-    validation_error,
 )
 from storyline_graphql.context import Info
 from storyline_service.application import Caller
@@ -116,41 +114,31 @@ class Webhook(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[WebhookDelivery]:
-        backwards = last is not None or before is not None
-        if backwards and after is not None:
-            raise validation_error("page with `first`/`after` or with `last`/`before`, not both")
-        page = page_request(info, last if backwards else first, before or after, "delivery", DELIVERY_ORDER)
-        cursor = page.after[0] if page.after else None
-        store = management.store_of(info.context.runtime)
+        args = PageArgs(first, after, last, before)
+        page = page_request(info, args, "delivery", DELIVERY_ORDER, descending=True)
+        past = page.seek.past[0] if page.seek.past else None
+        backward = page.seek.backward
+        store, webhook_id = management.store_of(info.context.runtime), self.webhook_id
         rows = await asyncio.to_thread(
             partial(
                 store.delivery_page,
-                self.webhook_id,
-                page.first + 1,
+                webhook_id,
+                page.size + 1,
                 # Newest first: forward pages go to lower sequences, backward pages to higher ones.
-                before=None if backwards else cursor,
-                after=cursor if backwards else None,
-                newest_first=not backwards,
+                before=None if backward else past,
+                after=past if backward else None,
+                newest_first=not backward,
             )
         )
-        more = len(rows) > page.first
-        rows = rows[: page.first]
-        if backwards:
-            rows.reverse()  # read oldest first from the cursor; shown newest first
-        edges = [
-            Edge(node=WebhookDelivery.from_row(row), kind="delivery", key=(row.sequence,)) for row in rows
-        ]
-        page_info = PageInfo(
-            has_next_page=page.after is not None if backwards else more,
-            has_previous_page=more if backwards else page.after is not None,
-            start_cursor=edge_cursor(edges[0]) if edges else None,
-            end_cursor=edge_cursor(edges[-1]) if edges else None,
-        )
-        webhook_id = self.webhook_id
-        return Connection(
-            edges=edges,
-            page_info=page_info,
-            count=lambda: asyncio.to_thread(store.delivery_count, webhook_id),
+        if backward:
+            rows.reverse()  # read oldest first from the cursor; the list runs newest first
+        return make_connection(
+            rows,
+            page,
+            "delivery",
+            DELIVERY_ORDER,
+            WebhookDelivery.from_row,
+            lambda: asyncio.to_thread(store.delivery_count, webhook_id),
         )
 
 

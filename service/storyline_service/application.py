@@ -34,7 +34,7 @@ from storyline_domain.errors import (
 )
 from storyline_domain.placement import Placement
 from storyline_domain.sprint import Sprint
-from storyline_domain.story import Story, story_id
+from storyline_domain.story import Story, clean_assignee, story_id
 from storyline_domain.text import check_text
 from storyline_service.guards import BACKFILL_NEEDS_IMPORT, Policy
 from storyline_service.placing import StoryCreation, load_placement
@@ -216,14 +216,13 @@ class Storyline(Application[UUID]):
     def assign_story(
         self, caller: Caller, story_key: str, assignee: str | None, expected_version: int | None = None
     ) -> str:
-        return self._story_command(
-            "assignStory",
-            caller,
-            story_key,
-            expected_version,
-            {"assignee": assignee},
-            lambda story, stamp: story.assign(assignee, stamp),
-        )
+        def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
+            story, board = self._story_on_board(story_key, caller, Role.MEMBER, expected_version)
+            board.check_member(clean_assignee(assignee), field="assignee")
+            story.assign(assignee, stamp)
+            return story.key, [story]
+
+        return self._execute("assignStory", caller, {"story_key": story_key, "assignee": assignee}, run)
 
     @retry_lost_race
     def move_story(

@@ -159,6 +159,10 @@ class Tokens:
     ) -> tuple[str, str]:
         """A new token for ``user``: returns its public id and the token, shown only this once."""
         user = user_name(user)
+        if expires_in_days is not None and not expires_in_days > 0:
+            raise ValidationError(
+                f"a token must expire in the future (got {expires_in_days:g} days)", field="expires"
+            )
         token_id = secrets.token_hex(4)
         token = f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
         now = datetime.now(UTC)
@@ -207,10 +211,24 @@ class Tokens:
         return Principal(row.user, row.id, superuser=row.superuser)
 
 
+@dataclass(frozen=True)
+class Budget:
+    """A token's rate-limit window, as a charge left it."""
+
+    limit: int
+    used: int
+    resets_at: datetime  # the end of the window
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.used)
+
+
 class RateLimited(Exception):
-    def __init__(self, retry_after: int) -> None:
+    def __init__(self, retry_after: int, budget: Budget) -> None:
         super().__init__(f"rate limit exceeded; retry in {retry_after} s")
         self.retry_after = retry_after
+        self.budget = budget
 
 
 class RateLimiter:
@@ -236,7 +254,8 @@ class RateLimiter:
             windows.c.principal == bindparam("principal"), windows.c.window < bindparam("window")
         )
 
-    def spend(self, principal: str, units: int = 1) -> None:
+    def spend(self, principal: str, units: int = 1) -> Budget:
+        """Charges ``units``; the window as it stands after them, or RateLimited past the limit."""
         now = datetime.now(UTC).timestamp()
         window = int(now // self.window_seconds)
         with self.engine.begin() as conn:
@@ -244,5 +263,8 @@ class RateLimiter:
             used = conn.execute(self.charge, charged).scalar_one()
             if used == units:  # first use of this window: forget the old ones
                 conn.execute(self.forget_old, {"principal": principal, "window": window})
+        ends = (window + 1) * self.window_seconds
+        budget = Budget(self.limit, used, datetime.fromtimestamp(ends, UTC))
         if used > self.limit:
-            raise RateLimited(retry_after=max(1, round((window + 1) * self.window_seconds - now)))
+            raise RateLimited(max(1, round(ends - now)), budget)
+        return budget

@@ -1,7 +1,8 @@
 """Read-side queries over the read models. Each is one indexed query, never a replay.
 
 Lists page by keyset: a page starts strictly after the sort key of the last row
-of the previous one. The ``*_pages`` functions answer many lists at once (the
+of the previous one, or, reading backward, strictly before the first row of the
+next one. The ``*_pages`` functions answer many lists at once (the
 stories of every column of a board, say), one query for all of them.
 """
 
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Row,
     and_,
     bindparam,
+    case,
     exists,
     func,
     literal,
@@ -37,6 +39,7 @@ from storyline_service.readmodels import (
     BoardRow,
     ColumnRow,
     EpicRow,
+    MemberRow,
     RoleRow,
     SprintRow,
     StoryRow,
@@ -57,6 +60,33 @@ STORY_ORDER: tuple[Attr, ...] = (col(StoryRow.rank), col(StoryRow.number))
 SPRINT_ORDER: tuple[Attr, ...] = (col(SprintRow.start_date), col(SprintRow.id))
 AUDIT_ORDER: tuple[Attr, ...] = (col(AuditEntryRow.sequence),)
 BOARD_ORDER: tuple[Attr, ...] = (col(BoardRow.key),)
+
+# Other orders of a board's stories, each ending with the story number so that ties keep one order.
+# Points and priority sort through labelled expressions, selected with the rows so that a row
+# carries its own sort key: no estimate sorts below every estimate, and priorities by weight.
+_POINTS = func.coalesce(col(StoryRow.points), -1.0).label("points_order")
+_PRIORITY = case(
+    {name: weight for weight, name in enumerate(("LOWEST", "LOW", "MEDIUM", "HIGH", "HIGHEST"))},
+    value=col(StoryRow.priority),
+    else_=-1,
+).label("priority_order")
+STORY_ORDERS: dict[str, tuple[Any, ...]] = {
+    "RANK": STORY_ORDER,
+    "KEY": (col(StoryRow.number),),
+    "CREATED_AT": (col(StoryRow.created_at), col(StoryRow.number)),
+    "UPDATED_AT": (col(StoryRow.updated_at), col(StoryRow.number)),
+    "POINTS": (_POINTS, col(StoryRow.number)),
+    "PRIORITY": (_PRIORITY, col(StoryRow.number)),
+}
+
+
+@dataclass(frozen=True)
+class Seek:
+    """Where a page of a list starts, and which way it is read."""
+
+    past: Keyset | None = None  # the page starts strictly past this sort key, in the reading direction
+    backward: bool = False  # read toward the start of the list (`last`/`before`)
+    descending: bool = False  # the list itself runs from the highest sort key down
 
 
 def _name(attr: Attr) -> str:
@@ -84,6 +114,7 @@ class StoryCriteria:
     blocked: bool | None = None
     archived: bool | None = False
     backlog: bool = False  # not done, and not in a planned or active sprint
+    order: str = "RANK"  # a key of STORY_ORDERS: how the list is sorted, not which stories it holds
 
 
 @dataclass(frozen=True)
@@ -143,23 +174,32 @@ class Reads:
         partition: Sequence[Attr],
         values: Sequence[tuple[Any, ...]],
         conditions: Iterable[ColumnElement[bool]],
-        order: Sequence[Attr],
+        order: Sequence[Any],
         limit: int,
-        after: Keyset | None,
+        seek: Seek,
     ) -> dict[tuple[Any, ...], list[Record]]:
-        """Up to ``limit`` rows after ``after`` of each partition, in ``order``.
+        """Up to ``limit`` rows of each partition from where ``seek`` says, in ``order``.
 
+        Both directions are one scan: reading backward (or a descending list) flips the
+        comparison and the index order, and the rows are put back in the list's order.
         Rows, not model instances: a page is read, never changed, and building
         a hundred ORM objects costs more than the query.
         """
         table = table_of(model)
         where = list(conditions)
-        if after is not None:
-            where.append(tuple_(*order) > tuple_(*after))
+        downward = seek.backward != seek.descending
+        if seek.past is not None:
+            position, past = tuple_(*order), tuple_(*seek.past)
+            where.append(position < past if downward else position > past)
+        scan = [attr.desc() if downward else attr for attr in order]
+        computed = [attr for attr in order if attr.key not in table.c]
         # One indexed, limited scan per partition, a few hundred to a query: SQLite refuses a
         # compound SELECT of more than 500 parts.
         parts = [
-            select(table).where(_partition_filter(partition, [value]), *where).order_by(*order).limit(limit)
+            select(table, *computed)
+            .where(_partition_filter(partition, [value]), *where)
+            .order_by(*scan)
+            .limit(limit)
             for value in values
         ]
         pages: dict[tuple[Any, ...], list[Record]] = {value: [] for value in values}
@@ -169,9 +209,10 @@ class Reads:
                 query = chunk[0] if len(chunk) == 1 else union_all(*(p.subquery().select() for p in chunk))
                 for row in conn.execute(query):
                     pages[sort_key(row, partition)].append(row)
-        if len(values) > 1:  # a union keeps no order
-            for rows in pages.values():
-                rows.sort(key=lambda row: sort_key(row, order))
+        for rows in pages.values():
+            # A union keeps no order; a backward read comes last row first.
+            if len(values) > 1 or seek.backward:
+                rows.sort(key=lambda row: sort_key(row, order), reverse=seek.descending)
         return pages
 
     def _counts(
@@ -195,9 +236,9 @@ class Reads:
 
     # ----- boards -----
 
-    def boards(self, limit: int, after: Keyset | None, keys: Sequence[str] | None = None) -> list[Record]:
+    def boards(self, limit: int, seek: Seek, keys: Sequence[str] | None = None) -> list[Record]:
         """By key; only the boards in ``keys``, unless it is None."""
-        page = self._pages(BoardRow, [], [()], _board_filter(keys), BOARD_ORDER, limit, after)
+        page = self._pages(BoardRow, [], [()], _board_filter(keys), BOARD_ORDER, limit, seek)
         return page[()]
 
     def board_count(self, keys: Sequence[str] | None = None) -> int:
@@ -285,12 +326,13 @@ class Reads:
         values: Sequence[tuple[Any, ...]],
         criteria: StoryCriteria,
         limit: int,
-        after: Keyset | None,
+        seek: Seek,
     ) -> dict[tuple[Any, ...], list[Record]]:
-        """The stories of each partition (say, by ``("board_key", "column")``), by rank."""
+        """The stories of each partition (say, by ``("board_key", "column")``), in ``criteria.order``."""
         attrs = [getattr(StoryRow, name) for name in partition]
         conditions = self._story_conditions(criteria)
-        return self._pages(StoryRow, attrs, values, conditions, STORY_ORDER, limit, after)
+        order = STORY_ORDERS[criteria.order]
+        return self._pages(StoryRow, attrs, values, conditions, order, limit, seek)
 
     def story_counts(
         self, partition: Sequence[str], values: Sequence[tuple[Any, ...]], criteria: StoryCriteria
@@ -311,12 +353,12 @@ class Reads:
         values: Sequence[tuple[Any, ...]],
         state: str | None,
         limit: int,
-        after: Keyset | None,
+        seek: Seek,
     ) -> dict[tuple[Any, ...], list[Record]]:
         """The sprints of each partition (say, by ``("board_key",)``), by planned start."""
         attrs = [getattr(SprintRow, name) for name in partition]
         where = [] if state is None else [col(SprintRow.state) == state]
-        return self._pages(SprintRow, attrs, values, where, SPRINT_ORDER, limit, after)
+        return self._pages(SprintRow, attrs, values, where, SPRINT_ORDER, limit, seek)
 
     def sprint_counts(
         self, partition: Sequence[str], values: Sequence[tuple[Any, ...]], state: str | None
@@ -324,6 +366,18 @@ class Reads:
         attrs = [getattr(SprintRow, name) for name in partition]
         where = [] if state is None else [col(SprintRow.state) == state]
         return self._counts(SprintRow, attrs, values, where)
+
+    def members_of(self, board_keys: Sequence[str]) -> dict[str, list[Record]]:
+        """Each board's members, by user name."""
+        members: dict[str, list[Record]] = {key: [] for key in board_keys}
+        query = (
+            select(table_of(MemberRow))
+            .where(col(MemberRow.board_key).in_(board_keys))
+            .order_by(col(MemberRow.board_key), col(MemberRow.user))
+        )
+        for row in self._rows(query):
+            members[row.board_key].append(row)
+        return members
 
     def epics_of(self, board_keys: Sequence[str]) -> dict[str, list[Record]]:
         epics: dict[str, list[Record]] = {key: [] for key in board_keys}
@@ -385,12 +439,12 @@ class Reads:
         values: Sequence[tuple[Any, ...]],
         criteria: AuditCriteria,
         limit: int,
-        after: Keyset | None,
+        seek: Seek,
     ) -> dict[tuple[Any, ...], list[Record]]:
         """Audit entries of each partition (say, by ``("story_key",)``) in log order."""
         attrs = [getattr(AuditEntryRow, name) for name in partition]
         conditions = self._audit_conditions(criteria)
-        return self._pages(AuditEntryRow, attrs, values, conditions, AUDIT_ORDER, limit, after)
+        return self._pages(AuditEntryRow, attrs, values, conditions, AUDIT_ORDER, limit, seek)
 
     def audit_counts(
         self, partition: Sequence[str], values: Sequence[tuple[Any, ...]], criteria: AuditCriteria

@@ -84,6 +84,17 @@ class RoleRow(SQLModel, table=True):
     role: str
 
 
+class MemberRow(SQLModel, table=True):
+    """Who has a role on a board, and since when: the time their current role was granted."""
+
+    __tablename__ = "board_members"
+    board_id: str = Field(primary_key=True)
+    user: str = Field(primary_key=True)
+    board_key: str = Field(index=True)
+    role: str
+    granted_at: datetime = utc_datetime()
+
+
 class StoryRow(SQLModel, table=True):
     __tablename__ = "stories"
     __table_args__ = (

@@ -100,6 +100,7 @@ def run(server: DemoServer) -> dict[str, Call]:
     last_closed = [edge["node"] for edge in sprints if edge["node"]["state"] == "CLOSED"][-1]
     s.call("SprintReport", "SprintReport", {"sprintId": last_closed["id"]})
     s.call("SprintBurndown", "SprintBurndown", {"sprintId": active["id"]})
+    s.call("SprintReview", "SprintReview", {"sprintId": active["id"]})
     s.call("Velocity", "Velocity", {"boardKey": BOARD, "lastSprints": 6})
     s.call("Forecast", "Forecast", {"boardKey": BOARD, "input": {"seed": 7, "simulations": 2000}})
     bob_moves = {"boardKey": BOARD, "actor": "bob", "eventTypes": ["StoryMoved"]}

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from storyline_domain.board import StatusCategory
+from storyline_domain.board import Role, StatusCategory
 from storyline_domain.errors import InvalidTransitionError, ValidationError
 from storyline_domain.story import Story
 from tests.domain.conftest import (
@@ -25,7 +25,15 @@ from tests.domain.conftest import (
 # ----- creation -----
 
 
+def test_a_story_is_assigned_only_to_a_member_of_its_board(kit: Kit) -> None:
+    stamp = kit.clock.stamp()
+    key, rank = kit.keys.issue_story_key(stamp)
+    with refused(ValidationError, code="VALIDATION", field="assignee", match="mallory is not a member"):
+        Story.create(kit.board, key, rank, {"title": "T"}, None, " mallory ", None, stamp)
+
+
 def test_create_story_records_created_with_defaults(kit: Kit) -> None:
+    kit.board.grant_role("bob", Role.MEMBER, kit.clock.stamp())
     stamp = kit.clock.stamp("bob")
     key, rank = kit.keys.issue_story_key(stamp)
     story = Story.create(kit.board, key, rank, {"title": "  Pay by card  "}, 3, " bob ", None, stamp)

@@ -130,7 +130,7 @@ CASES = {
         ),
         _story_case("updateStory", title="Renamed"),
         _story_case("estimateStory", points=3),
-        _story_case("assignStory", assignee="bob"),
+        _story_case("assignStory", assignee="alice"),
         _story_case("moveStory", toColumn="DONE"),
         # The second story moves above the first.
         Case("rankStory", "MEMBER", lambda b: {"before": b.story(), "storyKey": b.story()}),

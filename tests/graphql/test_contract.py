@@ -24,38 +24,7 @@ from graphql import (
 from tests.graphql.conftest import Server
 
 CONTRACT = Path(__file__).parents[2] / "frontend-contract" / "draft" / "storyline.graphql"
-PENDING: set[str] = {
-    "Board.backlog(before) is missing",
-    "Board.backlog(last) is missing",
-    "Board.history(before) is missing",
-    "Board.history(last) is missing",
-    "Board.members is missing",
-    "Board.sprints(before) is missing",
-    "Board.sprints(last) is missing",
-    "Board.stories(before) is missing",
-    "Board.stories(last) is missing",
-    "Board.stories(orderBy) is missing",
-    "Column.stories(before) is missing",
-    "Column.stories(last) is missing",
-    "Epic.stories(before) is missing",
-    "Epic.stories(last) is missing",
-    "Query.auditLog(before) is missing",
-    "Query.auditLog(last) is missing",
-    "Query.boards(before) is missing",
-    "Query.boards(last) is missing",
-    "Query.rateLimit is missing",
-    "Sprint.stories(before) is missing",
-    "Sprint.stories(last) is missing",
-    "Story.history(before) is missing",
-    "Story.history(last) is missing",
-    "Subscription.boardChanges is missing",
-    "type BoardChange is missing",
-    "type BoardMember is missing",
-    "type OrderDirection is missing",
-    "type RateLimit is missing",
-    "type StoryOrder is missing",
-    "type StoryOrderField is missing",
-}
+PENDING: set[str] = {}
 
 
 def fields_of(schema_type: GraphQLNamedType) -> dict[str, object]:

@@ -90,6 +90,8 @@ def test_grant_and_revoke_role(server: Server) -> None:
 
 def test_create_story_and_edit_every_field(server: Server) -> None:
     key = create_board(server)
+    for user in ("bob", "carol"):  # stories are assigned to members
+        succeed(server, "grantRole", {"boardKey": key, "user": user, "role": "MEMBER"}, "board { key }")
     epic = succeed(
         server,
         "createEpic",
@@ -330,3 +332,37 @@ def test_occurred_at_backfills_history(server: Server) -> None:
     )
     assert [(e["code"], e["field"]) for e in early["errors"]] == [("VALIDATION", "occurredAt")]
     assert server.head() == head
+
+
+def test_sprint_changes_return_the_stories_they_touched(server: Server) -> None:
+    """A client keeps working with the versions a sprint payload hands back: no reload, no CONFLICT."""
+    key = create_board(server)
+    dates = {"startDate": "2026-01-05", "endDate": "2026-01-16"}
+    sprint = succeed(server, "createSprint", {"boardKey": key, "name": "S", **dates}, "sprint { id }")
+    sprint_id = sprint["sprint"]["id"]
+    done, unfinished = create_story(server, key, "Done"), create_story(server, key, "Unfinished")
+    touched = "sprint { id } stories { key version sprint { id } }"
+    versions = {}
+    for story in (done, unfinished):
+        added = succeed(server, "addStoryToSprint", {"sprintId": sprint_id, "storyKey": story}, touched)
+        [payload_story] = added["stories"]
+        assert (payload_story["key"], payload_story["sprint"]) == (story, {"id": sprint_id})
+        versions[story] = payload_story["version"]
+    started = succeed(server, "startSprint", {"sprintId": sprint_id}, touched)
+    assert sorted(s["key"] for s in started["stories"]) == sorted([done, unfinished])
+    versions |= {s["key"]: s["version"] for s in started["stories"]}
+    moved = succeed(
+        server, "moveStory", {"storyKey": done, "toColumn": "DONE", "expectedVersion": versions[done]}, STORY
+    )
+    assert moved["story"]["status"]["key"] == "DONE"
+
+    completed = succeed(server, "completeSprint", {"sprintId": sprint_id}, touched)
+    after = {s["key"]: s for s in completed["stories"]}
+    assert set(after) == {done, unfinished}
+    assert after[unfinished]["sprint"] is None and after[unfinished]["version"] > versions[unfinished]
+    # The carried-over story's new version is the one to use next.
+    again = {"storyKey": unfinished, "toColumn": "DONE", "expectedVersion": after[unfinished]["version"]}
+    assert succeed(server, "moveStory", again, STORY)["story"]["status"]["key"] == "DONE"
+
+    refused = mutate(server, "completeSprint", {"sprintId": sprint_id}, touched)
+    assert refused["errors"] and refused["stories"] == []

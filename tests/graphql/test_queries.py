@@ -137,6 +137,7 @@ def test_cursors_of_other_lists_are_refused(
 
 def test_story_filters(server: Server) -> None:
     key = create_board(server)
+    mutate(server, "grantRole", {"boardKey": key, "user": "bob", "role": "MEMBER"}, "board { key }")
     epic = mutate(server, "createEpic", {"boardKey": key, "title": "Cards"}, "epic { key }")["epic"]["key"]
     bug = create_story(server, key, "Crash on refund", type="BUG", labels=["urgent"], assignee="bob")
     card = create_story(server, key, "Pay by card", description="Refunds too", epicKey=epic)
@@ -174,7 +175,7 @@ def test_story_filters(server: Server) -> None:
 def test_audit_log_filters_and_pages(server: Server) -> None:
     key = create_board(server)
     story = create_story(server, key, "Audited")
-    mutate(server, "assignStory", {"storyKey": story, "assignee": "bob"}, "story { key }")
+    mutate(server, "assignStory", {"storyKey": story, "assignee": "alice"}, "story { key }")
     mutate(server, "moveStory", {"storyKey": story, "toColumn": "DONE"}, "story { key }")
     query = """query($filter: AuditFilter, $first: Int, $after: String) {
       auditLog(filter: $filter, first: $first, after: $after) {

@@ -59,7 +59,7 @@ def test_events_recorded_by_another_client_are_pushed(server: Server) -> None:
         wait_until_listening()
         mutate(server, "moveStory", {"storyKey": story, "toColumn": "DONE"}, "story { key }", user="alice")
         create_story(server, other, "Elsewhere")  # another board: not pushed
-        mutate(server, "assignStory", {"storyKey": story, "assignee": "bob"}, "story { key }")
+        mutate(server, "assignStory", {"storyKey": story, "assignee": "carol"}, "story { key }")
 
         moved, assigned = next_event(ws), next_event(ws)
     assert (moved["eventType"], moved["actor"], moved["entityKey"]) == ("StoryMoved", "alice", story)

@@ -19,12 +19,13 @@ from storyline_service.projections.base import Projection
 from storyline_service.projections.current import CurrentState
 from storyline_service.projections.failures import ProjectionFailure, ProjectionStopped, database_unavailable
 from storyline_service.projections.history import History
+from storyline_service.projections.members import Members
 from storyline_service.readmodels import ProjectionTracking, table_of
 
 log = logging.getLogger(__name__)
 tracking = table_of(ProjectionTracking)
 
-PROJECTIONS: tuple[type[Projection], ...] = (CurrentState, History, AuditLog, ProjectControl, Chain)
+PROJECTIONS: tuple[type[Projection], ...] = (CurrentState, History, AuditLog, ProjectControl, Members, Chain)
 
 
 class ReadModelsBehind(Exception):

@@ -30,7 +30,7 @@ from tenacity import RetryCallState, Retrying, retry_if_result, wait_exponential
 from storyline_domain.errors import ValidationError
 from storyline_domain.webhooks import is_internal, signature
 from storyline_service.bootstrap import Runtime
-from storyline_service.queries import AuditCriteria, Record
+from storyline_service.queries import AuditCriteria, Record, Seek
 from storyline_service.settings import Settings
 from storyline_service.webhooks.store import DELIVERED, PENDING, WebhookStore
 
@@ -207,7 +207,7 @@ class Deliverer:
             raise Stopping
         criteria = AuditCriteria(board_key=webhook.board_key, event_types=tuple(webhook.event_types) or None)
         pages = self.runtime.reads.audit_pages(
-            ("board_key",), [(webhook.board_key,)], criteria, BATCH, (webhook.position,)
+            ("board_key",), [(webhook.board_key,)], criteria, BATCH, Seek((webhook.position,))
         )
         entries = pages[(webhook.board_key,)]
         for entry in entries:
