@@ -312,11 +312,11 @@ def test_a_forecast_cannot_run_away_or_overflow(server: Server, pay: Pay) -> Non
     assert "more than 1000 sprints" in result["reason"]
     assert [result[f"{kind}P{q}"] for kind in ("sprints", "date") for q in (50, 85, 95)] == [None] * 6
     # Near the last date there is, the dates past it are unknown rather than an OverflowError.
-    late = analytics.forecast(
-        server.runtime.engine, "PAY", 4, last_sprints=2, seed=7, today=date(9999, 12, 1)
-    )
-    assert late.sprints_p95 == 5 and late.date_p50 == date(9999, 12, 1) + timedelta(days=late.sprints_p50 * 5)
-    assert late.date_p95 is None
+    # Sprints last 5 days: 2 and 5 sprints from 9999-12-20 end on the 30th and past the calendar.
+    late_december = date(9999, 12, 20)
+    late = analytics.forecast(server.runtime.engine, "PAY", 4, last_sprints=2, seed=7, today=late_december)
+    assert (late.sprints_p50, late.sprints_p95) == (2, 5)
+    assert (late.date_p50, late.date_p95) == (date(9999, 12, 30), None)
 
 
 @pytest.mark.parametrize(
