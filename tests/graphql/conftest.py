@@ -222,4 +222,7 @@ INPUT_TYPES = {
     "setRiskState": "SetRiskStateInput",
     "linkRisk": "LinkRiskInput",
     "publishStatusUpdate": "PublishStatusUpdateInput",
+    "createWebhook": "CreateWebhookInput",
+    "deleteWebhook": "WebhookRefInput",
+    "activateWebhook": "WebhookRefInput",
 }

@@ -24,7 +24,10 @@ from graphql import (
 from tests.graphql.conftest import Server
 
 CONTRACT = Path(__file__).parents[2] / "frontend-contract" / "draft" / "storyline.graphql"
-PENDING: set[str] = {}
+PENDING: set[str] = {
+    "Subscription.boardChanges is missing",
+    "type BoardChange is missing",
+}
 
 
 def fields_of(schema_type: GraphQLNamedType) -> dict[str, object]:

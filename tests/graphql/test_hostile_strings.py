@@ -51,6 +51,8 @@ class World:
     epic: str
     sprint: str
     next_sprint: str
+    risk: str
+    webhook: str
 
 
 BASE_INPUTS: dict[str, Callable[[World], dict[str, Any]]] = {
@@ -88,6 +90,49 @@ BASE_INPUTS: dict[str, Callable[[World], dict[str, Any]]] = {
     "removeStoryFromSprint": lambda w: {"sprintId": w.sprint, "storyKey": w.story},
     "startSprint": lambda w: {"sprintId": w.sprint},
     "completeSprint": lambda w: {"sprintId": w.sprint, "carryOverTo": w.next_sprint},
+    "configureCalendar": lambda w: {
+        "boardKey": w.board,
+        "workingDays": ["MONDAY", "TUESDAY"],
+        "holidays": ["2030-01-01"],
+        "timeZone": "Europe/Berlin",
+    },
+    "setEpicTargetDate": lambda w: {"epicKey": w.epic, "targetDate": "2030-03-01", "reason": "R"},
+    "setEpicHealth": lambda w: {"epicKey": w.epic, "health": "AT_RISK", "reason": "R"},
+    "setBudget": lambda w: {
+        "boardKey": w.board,
+        "currency": "EUR",
+        "amount": "1000.00",
+        "basis": "PER_POINT",
+        "rate": "10.00",
+        "reason": "R",
+    },
+    "createRisk": lambda w: {
+        "boardKey": w.board,
+        "title": "T",
+        "description": "D",
+        "probability": 2,
+        "impact": 3,
+        "owner": "bob",
+        "mitigation": "M",
+    },
+    "updateRisk": lambda w: {
+        "riskKey": w.risk,
+        "title": "T",
+        "description": "D",
+        "owner": "bob",
+        "mitigation": "M",
+    },
+    "setRiskState": lambda w: {"riskKey": w.risk, "state": "MITIGATING", "note": "N"},
+    "linkRisk": lambda w: {"riskKey": w.risk, "storyKeys": [w.story], "epicKeys": [w.epic]},
+    "publishStatusUpdate": lambda w: {"boardKey": w.board, "health": "ON_TRACK", "summary": "S"},
+    # A public address the server accepts; the closed network never answers it, and nothing waits for it.
+    "createWebhook": lambda w: {
+        "boardKey": w.board,
+        "url": "http://93.184.216.34/hook",
+        "eventTypes": ["SprintCompleted"],
+    },
+    "deleteWebhook": lambda w: {"webhookId": w.webhook},
+    "activateWebhook": lambda w: {"webhookId": w.webhook},
 }
 
 
@@ -148,6 +193,10 @@ def world(server: Server) -> World:
         input = {"boardKey": board, "name": name, "startDate": "2030-01-01", "endDate": "2030-01-14"}
         return str(mutate(server, "createSprint", input, "sprint { id }")["sprint"]["id"])
 
+    risk_input = {"boardKey": board, "title": "R", "probability": 2, "impact": 3}
+    risk = mutate(server, "createRisk", risk_input, "risk { key }")["risk"]["key"]
+    webhook_input = {"boardKey": board, "url": "http://93.184.216.34/hook", "eventTypes": ["SprintCompleted"]}
+    webhook = mutate(server, "createWebhook", webhook_input, "webhook { id }")["webhook"]["id"]
     return World(
         board=board,
         story=create_story(server, board),
@@ -156,6 +205,8 @@ def world(server: Server) -> World:
         epic=epic,
         sprint=sprint("S1"),
         next_sprint=sprint("S2"),
+        risk=risk,
+        webhook=webhook,
     )
 
 
