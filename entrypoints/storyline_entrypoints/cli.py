@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import threading
+import os
+import signal
 import time
 from functools import partial
 from pathlib import Path
@@ -15,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from storyline_domain.errors import DomainError
+from storyline_entrypoints.workers import start_workers
 from storyline_service.bootstrap import Runtime, bootstrap
 from storyline_service.database import DatabaseTooNew
 from storyline_service.demo import load_demo
@@ -27,7 +29,6 @@ from storyline_service.first_run import (
     prepare_local_start,
 )
 from storyline_service.projections.base import Projection
-from storyline_service.projections.feed import run_projector
 from storyline_service.projections.rebuild import rebuild, verify
 from storyline_service.settings import Settings
 
@@ -123,22 +124,6 @@ def projections_verify(
         runtime.close()
 
 
-@projections_app.command("run")
-def projections_run(
-    poll_seconds: float = typer.Option(1.0, help="Poll this often even without notifications"),
-) -> None:
-    """Runs a projector worker until interrupted: several may run against one PostgreSQL database."""
-    runtime = bootstrap(read_your_writes=False)
-    stop = threading.Event()
-    try:
-        console.print("projecting; press Ctrl-C to stop")
-        run_projector(runtime.projector, runtime.settings, stop, poll_seconds)
-    except KeyboardInterrupt:
-        stop.set()
-    finally:
-        runtime.close()
-
-
 @token_app.command("create")
 def token_create(
     user: str,
@@ -200,6 +185,22 @@ def demo() -> None:
     console.print(f"loaded board {summary.board}: {summary.stories} stories, {summary.sprints} sprints")
 
 
+@app.command("projector")
+def projector() -> None:
+    """Runs the projections as a worker until SIGTERM or Ctrl-C. On PostgreSQL several may run: each
+    projection has one active projector, and another takes over within seconds when it ends."""
+    runtime = bootstrap(read_your_writes=False)
+    workers = start_workers(runtime, projector=True)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: workers.stop.set())
+    console.print("projecting; stop with Ctrl-C or SIGTERM")
+    try:
+        workers.stop.wait()
+    finally:
+        workers.shut_down()
+        runtime.close()
+
+
 @app.command("serve")
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on"),
@@ -207,14 +208,27 @@ def serve(
     local: bool = typer.Option(
         False, "--local", help="Laptop mode: demo board on an empty database and a local admin token"
     ),
+    no_projector: bool = typer.Option(
+        False, "--no-projector", help="Leave the projections to `storyline projector` workers (PostgreSQL)"
+    ),
+    workers: int = typer.Option(1, min=1, help="API processes sharing the port (PostgreSQL)"),
 ) -> None:
     """Serves the GraphQL API (with GraphiQL and subscriptions) at /graphql, plus /healthz and /readyz."""
     import uvicorn
 
     from storyline_entrypoints.web import create_app
 
+    if no_projector:
+        # Through the environment, so that every worker process started below sees it.
+        os.environ["STORYLINE_PROJECTOR"] = "false"
     settings = Settings()
     try:
+        if (no_projector or workers > 1) and not settings.is_postgres:
+            raise StartupProblem(
+                "--no-projector and --workers need PostgreSQL: on SQLite one process serves and projects"
+            )
+        if local and workers > 1:
+            raise StartupProblem("--local serves from one process: leave out --workers")
         check_storage(settings)
         check_port(host, port)
         start = _prepare(settings, session=may_prefill_token(host, settings)) if local else None
@@ -234,8 +248,13 @@ def serve(
     elif local and settings.admin_token is None:
         console.print("Use the admin token printed on the first start, or make a new one with")
         console.print("  storyline token create admin --admin")
-    app = create_app(settings, local_token=start.session_token if start else None)
     # The app logs each request itself, with its correlation id.
+    if workers > 1:
+        # Each worker process builds its own app from the environment's settings.
+        factory = "storyline_entrypoints.web:create_app"
+        uvicorn.run(factory, factory=True, workers=workers, host=host, port=port, access_log=False)
+        return
+    app = create_app(settings, local_token=start.session_token if start else None)
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
 
 

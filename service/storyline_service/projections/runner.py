@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.persistence import Notification
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from storyline_service.application import Storyline
 from storyline_service.projections.audit import AuditLog
@@ -26,6 +26,13 @@ PROJECTIONS: tuple[type[Projection], ...] = (CurrentState, History, AuditLog)
 
 class ReadModelsBehind(Exception):
     """The change was recorded, but the read models did not catch up in time."""
+
+    @classmethod
+    def after(cls, position: int, timeout: float) -> ReadModelsBehind:
+        return cls(
+            f"the change was recorded (event {position}), but the read models have not caught up "
+            f"within {timeout:g} s; it will show shortly"
+        )
 
 
 def apply_batch(projection: Projection, conn: Connection, events: list[tuple[int, Any]], after: int) -> None:
@@ -48,6 +55,7 @@ class Projector:
         projections: Sequence[Projection] | None = None,
         batch_size: int = 500,
         reader: Engine | None = None,
+        notify_channel: str | None = None,
     ) -> None:
         self.app = app
         self.engine = engine
@@ -56,6 +64,8 @@ class Projector:
         self.reader = reader or engine
         self.projections = list(projections or [cls() for cls in PROJECTIONS])
         self.batch_size = batch_size
+        # PostgreSQL: each batch NOTIFYs here on commit, so other processes' waiters wake at once.
+        self.notify_channel = notify_channel
         self.lock = threading.Lock()
         # Wakes waiters (subscriptions, read-your-writes) when positions move.
         self.advanced = threading.Condition()
@@ -76,33 +86,38 @@ class Projector:
             rows = conn.execute(select(tracking.c.name, tracking.c.position)).all()
         return {name: position for name, position in rows}
 
-    def catch_up(self, timeout: float | None = None) -> int | None:
+    def catch_up(self, timeout: float | None = None, only: set[str] | None = None) -> int | None:
         """Projects every recorded event not yet projected; returns the position every projection
-        has reached, or None if another thread held the lock too long."""
+        has reached, or None if another thread held the lock too long.
+
+        ``only``: the names of the projections to run (a worker's leases); all when None."""
         if not self.lock.acquire(timeout=-1 if timeout is None else timeout):
             return None
         try:
             more, reached = True, 0
             while more:
-                more, reached = self._step()
+                more, reached = self._step(only)
         finally:
             self.lock.release()
         with self.advanced:
             self.advanced.notify_all()
         return reached
 
-    def _step(self) -> tuple[bool, int]:
-        """Projects one batch into every projection, in one transaction.
+    def _step(self, only: set[str] | None = None) -> tuple[bool, int]:
+        """Projects one batch into every projection (or those named in ``only``), in one transaction.
 
-        Returns whether there may be more, and the position every projection has reached."""
+        Returns whether there may be more, and the position those projections have reached."""
         known = self.positions()
-        positions = {p.name: known.get(p.name, 0) for p in self.projections}
+        chosen = [p for p in self.projections if only is None or p.name in only]
+        if not chosen:
+            return False, 0
+        positions = {p.name: known.get(p.name, 0) for p in chosen}
         reached = min(positions.values())
         events = self.read(reached)
         if not events:
             return False, reached
         last = events[-1][0]
-        behind = [p for p in self.projections if positions[p.name] < last]
+        behind = [p for p in chosen if positions[p.name] < last]
         try:
             with self.engine.begin() as conn:
                 # Claim the batch first: a concurrent projector waits here, then finds it taken.
@@ -110,6 +125,8 @@ class Projector:
                     raise AlreadyProjected
                 for projection in behind:
                     apply_batch(projection, conn, events, after=positions[projection.name])
+                if self.notify_channel:
+                    conn.execute(select(func.pg_notify(self.notify_channel, str(last))))
         except AlreadyProjected:
             # Another process projected this batch first; ours was rolled back.
             log.info("batch after %s was projected elsewhere", reached)
@@ -164,9 +181,6 @@ class Projector:
             if reached is not None and reached >= position:
                 return
             if remaining <= 0:
-                raise ReadModelsBehind(
-                    f"the change was recorded (event {position}), but the read models have not caught up "
-                    f"within {timeout:g} s; it will show shortly"
-                )
+                raise ReadModelsBehind.after(position, timeout)
             with self.advanced:
                 self.advanced.wait(timeout=min(remaining, 0.05))
