@@ -25,6 +25,7 @@ from storyline_service.first_run import (
     StartupProblem,
     check_port,
     check_storage,
+    first_admin_token,
     may_prefill_token,
     prepare_local_start,
 )
@@ -183,6 +184,26 @@ def demo() -> None:
     finally:
         runtime.close()
     console.print(f"loaded board {summary.board}: {summary.stories} stories, {summary.sprints} sprints")
+
+
+@app.command("init")
+def init() -> None:
+    """Creates the tables, and on the first run an admin token, printed as the last line.
+    Run once before the API processes and projector workers of a deployment start."""
+    runtime = bootstrap(read_your_writes=False)
+    try:
+        token = first_admin_token(runtime)
+    finally:
+        runtime.close()
+    console.print(
+        f"Storyline's tables are ready in {runtime.settings.url.render_as_string(hide_password=True)}"
+    )
+    if token is None:
+        console.print("An admin token was made before (or STORYLINE_ADMIN_TOKEN is set); make another with")
+        console.print("  storyline token create admin --admin")
+        return
+    console.print("The admin token, shown this once (only its hash is kept):")
+    print(token, flush=True)
 
 
 @app.command("projector")

@@ -46,7 +46,7 @@ class ConditionFeed:
 
 class ListenFeed:
     def __init__(self, settings: Settings, channel: str) -> None:
-        self.conn = connect(settings)
+        self.conn = connect(settings, f"listen {channel}")
         self.conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
 
     def wait(self, timeout: float) -> None:

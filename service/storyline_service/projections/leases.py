@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Iterable
 
 import psycopg
@@ -30,7 +31,7 @@ def lock_key(settings: Settings, projection: str) -> int:
     return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
 
 
-def connect(settings: Settings) -> psycopg.Connection[tuple[object, ...]]:
+def connect(settings: Settings, purpose: str) -> psycopg.Connection[tuple[object, ...]]:
     """An autocommit PostgreSQL connection outside the pools, for LISTEN and advisory locks."""
     url = settings.url
     return psycopg.connect(
@@ -40,6 +41,8 @@ def connect(settings: Settings) -> psycopg.Connection[tuple[object, ...]]:
         user=url.username,
         password=url.password,
         autocommit=True,
+        # pg_stat_activity then shows which process holds which lock.
+        application_name=f"storyline {purpose} pid={os.getpid()}",
         connect_timeout=settings.connect_timeout_seconds,
         # A peer that vanished without closing its socket is noticed within about 10 s.
         keepalives=1,
@@ -54,7 +57,7 @@ class ProjectionLeases:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.conn = connect(settings) if settings.is_postgres else None
+        self.conn = connect(settings, "projector") if settings.is_postgres else None
         self.held: set[str] = set()
 
     def acquire(self, names: Iterable[str]) -> set[str]:
