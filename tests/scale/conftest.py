@@ -41,11 +41,13 @@ class Cluster:
     env: dict[str, str]
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
-    def serve(self, name: str, *options: str) -> tuple[Server, subprocess.Popen[bytes]]:
+    def serve(
+        self, name: str, *options: str, env: dict[str, str] | None = None
+    ) -> tuple[Server, subprocess.Popen[bytes]]:
         """An API process: `storyline serve --no-projector`, unless other ``options`` are given."""
         log = self.folder / f"{name}.log"
         serve = list(options or ["--no-projector"])
-        process, url = start_server(self.settings, self.env, log, serve, WAIT_SECONDS)
+        process, url = start_server(self.settings, {**self.env, **(env or {})}, log, serve, WAIT_SECONDS)
         self.processes.append(process)
         return Server(url, self.settings, self.runtime, log), process
 
