@@ -21,9 +21,8 @@ from storyline_service.settings import Settings
 from tests.conftest import POSTGRES_URL
 from tests.graphql.conftest import ADMIN_TOKEN, Server, start_server
 
-pytestmark = pytest.mark.postgres
 STORYLINE = str(Path(sys.executable).parent / "storyline")
-WAIT_SECONDS = 60  # the longest any condition below is waited for: a bound, not a measure of speed
+WAIT_SECONDS = 180  # the longest any condition below is waited for: a bound, not a measure of speed
 
 
 def eventually(condition: Callable[[], bool], what: str, seconds: float = WAIT_SECONDS) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import psycopg
+import pytest
 from sqlalchemy import text
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_fixed
 
@@ -23,9 +24,12 @@ from tests.conftest import POSTGRES_URL
 from tests.graphql.conftest import Server, create_board
 from tests.scale.conftest import Cluster, eventually
 
+# Several processes on a shared machine: slow to start, never timed.
+pytestmark = [pytest.mark.postgres, pytest.mark.timeout(1500)]
+
 CLIENTS = 16
 MUTATIONS_PER_CLIENT = 126  # 2,016 in all: alternately a new story and a move of the client's last one
-COLUMNS = ("DOING", "DONE", "TODO")
+COLUMNS = ("IN_PROGRESS", "DONE", "TODO")
 
 CREATE = """mutation($input: CreateStoryInput!) {
   createStory(input: $input) { story { key version } errors { code message field } clientMutationId } }"""

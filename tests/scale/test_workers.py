@@ -8,15 +8,20 @@ import subprocess
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 from websockets.typing import Subprotocol
 
+from tests.conftest import POSTGRES_URL
 from tests.contract.conftest import node_clients  # noqa: F401  (a fixture)
 from tests.contract.documents import documents
 from tests.graphql.conftest import ADMIN_TOKEN, create_board, create_story, mutate
 from tests.scale.conftest import Cluster, eventually
+
+# Several processes on a shared machine: slow to start, never timed.
+pytestmark = [pytest.mark.postgres, pytest.mark.timeout(1500)]
 
 STORIES = "query($key: String!) { board(key: $key) { stories(first: 100) { edges { node { key title } } } } }"
 
@@ -136,3 +141,27 @@ def test_sigterm_closes_subscriptions_and_releases_the_projectors_lock(cluster: 
     assert cluster.lock_holders()["current"] == set()
     worker = cluster.projector("projector")
     eventually(lambda: cluster.lock_holders()["current"] == {worker.pid}, "a worker takes the released lock")
+
+
+def test_serve_with_workers_runs_several_api_processes_on_one_port(cluster: Cluster) -> None:
+    api, server_process = cluster.serve("api", "--no-projector", "--workers", "2")
+    cluster.projector("projector")
+    cluster.wait_for_projectors()
+
+    def api_processes() -> set[int]:
+        """The processes listening for projection progress: one per API process."""
+        with psycopg.connect(POSTGRES_URL) as conn:
+            rows = conn.execute(
+                "SELECT application_name FROM pg_stat_activity WHERE application_name LIKE %s",
+                (f"storyline listen {cluster.settings.database_schema}_storyline_projected pid=%",),
+            ).fetchall()
+        return {int(name.rsplit("pid=", 1)[1]) for (name,) in rows}
+
+    eventually(lambda: len(api_processes()) == 2, "two API processes")
+    for pid in api_processes():
+        parent = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
+        assert int(parent) == server_process.pid  # uvicorn's workers, behind the one port
+    board = create_board(api)
+    for n in range(10):
+        create_story(api, board, f"story {n}")
+    assert sorted(story_titles(api, board)) == sorted(f"story {n}" for n in range(10))
