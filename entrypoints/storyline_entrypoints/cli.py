@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import time
@@ -210,15 +211,19 @@ def init() -> None:
 def projector() -> None:
     """Runs the projections as a worker until SIGTERM or Ctrl-C. On PostgreSQL several may run: each
     projection has one active projector, and another takes over within seconds when it ends."""
+    # Which projections this worker takes over, and any fault, go to stderr.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     runtime = bootstrap(read_your_writes=False)
     workers = start_workers(runtime, projector=True)
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: workers.stop.set())
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # ends it like Ctrl-C
     console.print("projecting; stop with Ctrl-C or SIGTERM")
     try:
-        workers.stop.wait()
+        while True:
+            time.sleep(60)
+    except KeyboardInterrupt:
+        pass
     finally:
-        workers.shut_down()
+        workers.shut_down()  # releases the projections' locks: a standby takes over at once
         runtime.close()
 
 
@@ -273,7 +278,17 @@ def serve(
     if workers > 1:
         # Each worker process builds its own app from the environment's settings.
         factory = "storyline_entrypoints.web:create_app"
-        uvicorn.run(factory, factory=True, workers=workers, host=host, port=port, access_log=False)
+        uvicorn.run(
+            factory,
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            access_log=False,
+            # A worker starting on a busy host may take longer than uvicorn's 5 s to answer its first
+            # health check; it would be killed and restarted in a loop.
+            timeout_worker_healthcheck=60,
+        )
         return
     app = create_app(settings, local_token=start.session_token if start else None)
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)

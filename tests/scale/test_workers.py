@@ -141,6 +141,9 @@ def test_sigterm_closes_subscriptions_and_releases_the_projectors_lock(cluster: 
     assert cluster.lock_holders()["current"] == set()
     worker = cluster.projector("projector")
     eventually(lambda: cluster.lock_holders()["current"] == {worker.pid}, "a worker takes the released lock")
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=60) == 0
+    assert cluster.lock_holders() == {name: set() for name in cluster.lock_holders()}
 
 
 def test_serve_with_workers_runs_several_api_processes_on_one_port(cluster: Cluster) -> None:
