@@ -50,6 +50,14 @@ class Cluster:
         self.processes.append(process)
         return Server(url, self.settings, self.runtime, log), process
 
+    def two_apis_and_a_projector(self) -> tuple[Server, Server]:
+        """Two `serve --no-projector` processes and a `projector` worker, once it projects."""
+        a, _ = self.serve("api-a")
+        b, _ = self.serve("api-b")
+        self.projector("projector")
+        self.wait_for_projectors()
+        return a, b
+
     def projector(self, name: str) -> subprocess.Popen[bytes]:
         with (self.folder / f"{name}.log").open("wb") as out:
             process = subprocess.Popen(

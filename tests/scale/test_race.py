@@ -21,10 +21,7 @@ COLUMNS = ("IN_PROGRESS", "DONE", "TODO")
 
 
 def test_exactly_one_client_wins_each_version_of_a_story(cluster: Cluster) -> None:
-    a, _ = cluster.serve("api-a")
-    b, _ = cluster.serve("api-b")
-    cluster.projector("projector")
-    cluster.wait_for_projectors()
+    a, b = cluster.two_apis_and_a_projector()
     board = create_board(a)
     story = create_story(a, board, "Contended")
     servers = (a, b)

@@ -66,10 +66,7 @@ def test_one_projector_holds_each_projection_and_another_takes_over_after_kill_9
 def test_a_mutation_on_one_api_process_is_read_back_through_the_other(cluster: Cluster) -> None:
     """Read-your-writes across processes: when a mutation returns on A, the projector (elsewhere)
     has projected it, so B shows it too."""
-    a, _ = cluster.serve("api-a")
-    b, _ = cluster.serve("api-b")
-    cluster.projector("projector")
-    cluster.wait_for_projectors()
+    a, b = cluster.two_apis_and_a_projector()
     board = create_board(a)
     for n in range(20):
         create_story(a if n % 2 else b, board, f"story {n}")
@@ -92,10 +89,7 @@ def test_a_graphql_ws_subscription_on_one_process_receives_writes_through_anothe
     cluster: Cluster,
     node_clients: Path,  # noqa: F811
 ) -> None:
-    a, _ = cluster.serve("api-a")
-    b, _ = cluster.serve("api-b")
-    cluster.projector("projector")
-    cluster.wait_for_projectors()
+    a, b = cluster.two_apis_and_a_projector()
     board = create_board(a)
     story = create_story(a, board, "Watched")
     command = ["node", "subscribe.mjs", b.ws_url, ADMIN_TOKEN, board]
