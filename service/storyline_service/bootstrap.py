@@ -39,12 +39,21 @@ class Runtime:
 
     def watch_projections(self) -> ProjectionWatch:
         """Starts watching the read models' progress. On PostgreSQL, mutations then wait for it
-        (read-your-writes) instead of projecting inline: the projections' leaseholder, in this
-        process or another, projects. SQLite serves from one process, which projects inline."""
+        (read-your-writes) instead of projecting inline, unless this process holds every
+        projection's lease: the leaseholder projects. SQLite serves from one process, which
+        projects inline."""
         self.watch = ProjectionWatch(self.projector, self.settings).start()
         if self.settings.is_postgres:
-            watch, timeout = self.watch, self.settings.projection_wait_seconds
-            self.app.on_recorded = lambda position: watch.wait_for(position, timeout)
+            watch, projector, timeout = self.watch, self.projector, self.settings.projection_wait_seconds
+            everything = {p.name for p in projector.projections}
+
+            def wait(position: int) -> None:
+                if projector.leased >= everything:  # this process is the projector: project inline
+                    projector.wait_for(position, timeout)
+                else:
+                    watch.wait_for(position, timeout)
+
+            self.app.on_recorded = wait
         return self.watch
 
     def close(self) -> None:

@@ -81,16 +81,19 @@ def run_projector(
         try:
             leases = leases or ProjectionLeases(settings)
             held = leases.acquire(names)
+            projector.leased = frozenset(held)
             feed = feed or feed_for(projector, settings, stop)
             if held:
                 projector.catch_up(only=held)
             feed.wait(poll_seconds)
         except Exception:
             log.exception("projector: will retry in %s s", poll_seconds)
+            projector.leased = frozenset()
             close_all(feed, leases)
             feed, leases = None, None
             stop.wait(poll_seconds)
     # Ending the lock session releases the leases at once: another worker takes over.
+    projector.leased = frozenset()
     close_all(feed, leases)
 
 

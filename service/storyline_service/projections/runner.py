@@ -66,6 +66,8 @@ class Projector:
         self.batch_size = batch_size
         # PostgreSQL: each batch NOTIFYs here on commit, so other processes' waiters wake at once.
         self.notify_channel = notify_channel
+        # The projections whose lease (advisory lock) this process holds, kept by `run_projector`.
+        self.leased: frozenset[str] = frozenset()
         self.lock = threading.Lock()
         # Wakes waiters (subscriptions, read-your-writes) when positions move.
         self.advanced = threading.Condition()
