@@ -27,8 +27,8 @@ import psycopg
 
 from bench import baselines, pgcopy, scenarios
 from bench.data import Shape, Summary, generate
-from bench.measure import OUT, Latency, Report, alternating, back_to_back, paired, rate
-from bench.server import serve, web_problem
+from bench.measure import OUT, Latency, Report, alternating, back_to_back, concurrently, paired, rate
+from bench.server import projector, serve, web_problem
 from storyline_service.bootstrap import Runtime, bootstrap
 from storyline_service.settings import Settings
 
@@ -205,6 +205,8 @@ class Bench:
                 )
             before = rate(direct, sizes.write_seconds / 2)
             http = None if self.web_problem else self.http_moves(backend, settings, token, board)
+            if backend == "postgres" and not self.web_problem:
+                self.scaled_out_moves(settings, token, board)
             one = (before + rate(direct, sizes.write_seconds / 2)) / 2
         self.report.emit(
             "write.move_story.direct",
@@ -246,6 +248,51 @@ class Bench:
         except RuntimeError as error:  # report it and go on with the other figures
             self.report.note(f"write.move_story.http failed: {error}", backend=backend)
             return None
+
+    def scaled_out_moves(self, settings: Settings, token: str, board: scenarios.WriteBoard) -> None:
+        """8 HTTP clients through two API processes (`serve --no-projector`) and a projector worker,
+        against one client through the same processes, in alternating slices."""
+        clients = 8
+        shares = [board.keys[n::clients] for n in range(clients)]
+        try:
+            with ExitStack() as stack:
+                stack.enter_context(projector(settings, self.tmp / "projector.log"))
+                servers = [
+                    stack.enter_context(serve(settings, self.tmp / f"api-{n}.log", token, "--no-projector"))
+                    for n in range(2)
+                ]
+
+                def move(n: int, index: int, keys: list[str] | None = None) -> None:
+                    key, target = board.next_move(index, keys)
+                    result = servers[n % 2].graphql(scenarios.MOVE_STORY, {"key": key, "to": target})
+                    if result["moveStory"]["errors"]:
+                        raise RuntimeError(f"moveStory refused: {result['moveStory']['errors']}")
+
+                def client(n: int, stop: Any) -> int:
+                    moves = 0
+                    while not stop.is_set():
+                        move(n, moves, shares[n])
+                        moves += 1
+                    return moves
+
+                one, many = alternating(
+                    back_to_back(lambda index: move(index, index)),
+                    lambda seconds: concurrently(clients, seconds, client),
+                    self.sizes.write_seconds,
+                )
+        except RuntimeError as error:  # report it and go on with the other figures
+            self.report.note(f"write.move_story.http.8_clients failed: {error}", backend="postgres")
+            return
+        self.report.emit(
+            "write.move_story.http.8_clients",
+            many,
+            "commands/s",
+            baseline=one,
+            backend="postgres",
+            target="ratio >= 2.5",
+            note="8 HTTP clients, different stories, through 2 API processes (serve --no-projector) and"
+            " a projector worker; baseline: one client through the same processes, alternating",
+        )
 
     # reads
 

@@ -62,10 +62,7 @@ class Server:
         return rss_mb(self.process.pid)
 
 
-@contextmanager
-def serve(settings: Settings, log: Path, token: str) -> Iterator[Server]:
-    """Runs `storyline serve` on the settings' database until the block ends."""
-    port = free_port()
+def environment(settings: Settings) -> dict[str, str]:
     env = {
         **os.environ,
         "STORYLINE_DATABASE_URL": settings.database_url,
@@ -73,10 +70,51 @@ def serve(settings: Settings, log: Path, token: str) -> Iterator[Server]:
     }
     if settings.database_schema:
         env["STORYLINE_DATABASE_SCHEMA"] = settings.database_schema
-    command = [sys.executable, "-c", "from storyline_entrypoints.cli import main; main()"]
+    return env
+
+
+CLI = [sys.executable, "-c", "from storyline_entrypoints.cli import main; main()"]
+
+
+@contextmanager
+def projector(settings: Settings, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """Runs `storyline projector` on the settings' database until the block ends; starts the block
+    once the worker says it is projecting."""
+    started = log.stat().st_size if log.exists() else 0
     with log.open("ab") as output:
         process = subprocess.Popen(
-            [*command, "serve", "--port", str(port)], env=env, stdout=output, stderr=subprocess.STDOUT
+            [*CLI, "projector"], env=environment(settings), stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "projecting" not in log.read_text(errors="replace")[started:]:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the projector did not start; see {log}")
+            time.sleep(0.1)
+        yield process
+    finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextmanager
+def serve(settings: Settings, log: Path, token: str, *options: str) -> Iterator[Server]:
+    """Runs `storyline serve` (with ``options``) on the settings' database until the block ends."""
+    port = free_port()
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [*CLI, "serve", "--port", str(port), *options],
+            env=environment(settings),
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
     server = Server(process, f"http://127.0.0.1:{port}", token)
     try:
@@ -96,9 +134,4 @@ def serve(settings: Settings, log: Path, token: str) -> Iterator[Server]:
         yield server
     finally:
         server.client.close()
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)

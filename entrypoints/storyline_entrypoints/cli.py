@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import threading
+import logging
+import os
+import signal
 import time
 from datetime import UTC, datetime
 from functools import partial
@@ -20,6 +22,7 @@ from storyline_domain.errors import DomainError
 from storyline_entrypoints.events_cli import events_app
 from storyline_entrypoints.import_cli import import_app
 from storyline_entrypoints.roles_cli import boards_app, roles_app
+from storyline_entrypoints.workers import start_workers
 from storyline_service.bootstrap import Runtime, bootstrap
 from storyline_service.database import DatabaseTooNew
 from storyline_service.demo import load_demo
@@ -28,11 +31,11 @@ from storyline_service.first_run import (
     StartupProblem,
     check_port,
     check_storage,
+    first_admin_token,
     may_prefill_token,
     prepare_local_start,
 )
 from storyline_service.projections.base import Projection
-from storyline_service.projections.feed import run_projector
 from storyline_service.projections.rebuild import rebuild, verify
 from storyline_service.settings import Settings
 
@@ -139,22 +142,6 @@ def projections_verify(
         runtime.close()
 
 
-@projections_app.command("run")
-def projections_run(
-    poll_seconds: float = typer.Option(1.0, help="Poll this often even without notifications"),
-) -> None:
-    """Runs a projector worker until interrupted: several may run against one PostgreSQL database."""
-    runtime = _open(read_your_writes=False)
-    stop = threading.Event()
-    try:
-        console.print("projecting; press Ctrl-C to stop")
-        run_projector(runtime.projector, runtime.settings, stop, poll_seconds)
-    except KeyboardInterrupt:
-        stop.set()
-    finally:
-        runtime.close()
-
-
 @token_app.command("create")
 def token_create(
     user: str,
@@ -222,6 +209,46 @@ def demo() -> None:
     console.print(f"loaded board {summary.board}: {summary.stories} stories, {summary.sprints} sprints")
 
 
+@app.command("init")
+def init() -> None:
+    """Creates the tables, and on the first run an admin token, printed as the last line.
+    Run once before the API processes and projector workers of a deployment start."""
+    runtime = bootstrap(read_your_writes=False)
+    try:
+        token = first_admin_token(runtime)
+    finally:
+        runtime.close()
+    console.print(
+        f"Storyline's tables are ready in {runtime.settings.url.render_as_string(hide_password=True)}"
+    )
+    if token is None:
+        console.print("An admin token was made before (or STORYLINE_ADMIN_TOKEN is set); make another with")
+        console.print("  storyline token create admin --admin")
+        return
+    console.print("The admin token, shown this once (only its hash is kept):")
+    print(token, flush=True)
+
+
+@app.command("projector")
+def projector() -> None:
+    """Runs the projections as a worker until SIGTERM or Ctrl-C. On PostgreSQL several may run: each
+    projection has one active projector, and another takes over within seconds when it ends."""
+    # Which projections this worker takes over, and any fault, go to stderr.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    runtime = bootstrap(read_your_writes=False)
+    workers = start_workers(runtime, projector=True)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # ends it like Ctrl-C
+    console.print("projecting; stop with Ctrl-C or SIGTERM")
+    try:
+        while True:
+            time.sleep(60)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        workers.shut_down()  # releases the projections' locks: a standby takes over at once
+        runtime.close()
+
+
 @app.command("serve")
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on"),
@@ -229,14 +256,27 @@ def serve(
     local: bool = typer.Option(
         False, "--local", help="Laptop mode: demo board on an empty database and a local admin token"
     ),
+    no_projector: bool = typer.Option(
+        False, "--no-projector", help="Leave the projections to `storyline projector` workers (PostgreSQL)"
+    ),
+    workers: int = typer.Option(1, min=1, help="API processes sharing the port (PostgreSQL)"),
 ) -> None:
     """Serves the GraphQL API (with GraphiQL and subscriptions) at /graphql, plus /healthz and /readyz."""
     import uvicorn
 
     from storyline_entrypoints.web import create_app
 
+    if no_projector:
+        # Through the environment, so that every worker process started below sees it.
+        os.environ["STORYLINE_PROJECTOR"] = "false"
     settings = Settings()
     try:
+        if (no_projector or workers > 1) and not settings.is_postgres:
+            raise StartupProblem(
+                "--no-projector and --workers need PostgreSQL: on SQLite one process serves and projects"
+            )
+        if local and workers > 1:
+            raise StartupProblem("--local serves from one process: leave out --workers")
         check_storage(settings)
         check_port(host, port)
         # Reached before saying it serves: a database out of reach is one line, not a traceback.
@@ -259,8 +299,23 @@ def serve(
     elif local and settings.admin_token is None:
         console.print("Use the admin token printed on the first start, or make a new one with")
         console.print("  storyline token create admin --admin")
-    app = create_app(settings, local_token=start.session_token if start else None)
     # The app logs each request itself, with its correlation id.
+    if workers > 1:
+        # Each worker process builds its own app from the environment's settings.
+        factory = "storyline_entrypoints.web:create_app"
+        uvicorn.run(
+            factory,
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            access_log=False,
+            # A worker starting on a busy host may take longer than uvicorn's 5 s to answer its first
+            # health check; it would be killed and restarted in a loop.
+            timeout_worker_healthcheck=60,
+        )
+        return
+    app = create_app(settings, local_token=start.session_token if start else None)
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
 
 

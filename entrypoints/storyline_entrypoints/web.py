@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,20 +23,17 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from graphql import GraphQLError
 from storyline_entrypoints.cors import ListedOrigins
 from storyline_entrypoints.ratelimit_headers import RateLimitHeaders
+from storyline_entrypoints.workers import start_workers
 from storyline_graphql.context import get_context, sign_in, too_many_requests
 from storyline_graphql.endpoint import GraphQLHTTPEndpoint, HTTPError
 from storyline_graphql.schema import build_schema
 from storyline_service.board_page import mount_board_page
 from storyline_service.bootstrap import Runtime, bootstrap
 from storyline_service.projections.failures import database_unavailable
-from storyline_service.projections.feed import run_projector
 from storyline_service.settings import Settings
-from storyline_service.webhooks.delivery import run_webhook_deliveries
 
 log = logging.getLogger("storyline.web")
 
-# Events written by other processes are projected at least this often.
-CATCH_UP_SECONDS = 0.5
 REQUEST_ID_HEADER = "x-request-id"
 
 # What GraphiQL opens with: the demo board that `storyline serve --local` loads.
@@ -156,28 +152,14 @@ def create_app(settings: Settings | None = None, *, local_token: str | None = No
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging()
         runtime = await asyncio.to_thread(bootstrap, settings)
+        runtime.watch_projections()
         app.state.runtime = runtime
-        stop = threading.Event()
-        projecting = threading.Thread(
-            target=run_projector,
-            args=(runtime.projector, settings, stop, CATCH_UP_SECONDS),
-            name="storyline-projector",
-            daemon=True,
-        )
-        delivering = threading.Thread(
-            target=run_webhook_deliveries,
-            args=(runtime, settings, stop),
-            name="storyline-webhooks",
-            daemon=True,
-        )
-        projecting.start()
-        delivering.start()
+        workers = start_workers(runtime, projector=settings.projector)
         try:
             yield
         finally:
-            stop.set()
-            await asyncio.to_thread(projecting.join, CATCH_UP_SECONDS * 4)
-            await asyncio.to_thread(delivering.join, settings.webhook_timeout_seconds + 1)
+            # Uvicorn has finished the requests in flight and closed the WebSockets by now.
+            await asyncio.to_thread(workers.shut_down)
             runtime.close()
 
     app = FastAPI(

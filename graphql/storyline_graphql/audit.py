@@ -27,8 +27,8 @@ from storyline_service.eventlog import chain
 from storyline_service.queries import AUDIT_ORDER, AuditCriteria, Record, Seek
 
 ID_PREFIX = "audit-"
-# How often a subscription looks for new entries; they may come from any process.
-POLL_SECONDS = 0.25
+# How often a subscription looks for new entries without being woken; they may come from any process.
+POLL_SECONDS = 0.5
 
 
 @strawberry.type
@@ -180,10 +180,13 @@ class AuditSubscription:
         reads = context.reads
         if await context.loaders.board.load(board_key) is None:
             raise board_not_found(board_key)
-        # Polling the shared table sees entries projected by any process, not only this one.
+        # The shared table has entries projected by any process: read it whenever the read models
+        # move (woken through PostgreSQL NOTIFY), and at least every POLL_SECONDS.
+        watch = context.runtime.watch
         last = await asyncio.to_thread(reads.last_audit_sequence)
         criteria = AuditCriteria(board_key=board_key)
         while True:
+            seen = watch.reached if watch else 0
             pages = await asyncio.to_thread(
                 reads.audit_pages, ("board_key",), [(board_key,)], criteria, 100, Seek((last,))
             )
@@ -195,4 +198,4 @@ class AuditSubscription:
                 last = row.sequence
                 yield AuditEntry.from_row(row)
             if not entries:
-                await asyncio.sleep(POLL_SECONDS)
+                await (watch.moved(seen, POLL_SECONDS) if watch else asyncio.sleep(POLL_SECONDS))

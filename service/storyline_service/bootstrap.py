@@ -10,6 +10,7 @@ from storyline_service.application import Storyline
 from storyline_service.auth import OidcTokens, RateLimiter, Tokens
 from storyline_service.database import Engines, create_engines, create_tables
 from storyline_service.projections.runner import Projector
+from storyline_service.projections.watch import ProjectionWatch, projected_channel
 from storyline_service.queries import Reads
 from storyline_service.settings import Settings
 
@@ -23,6 +24,8 @@ class Runtime:
     reads: Reads
     tokens: Tokens
     limiter: RateLimiter
+    # Set by `watch_projections`: this process's view of the read models' progress.
+    watch: ProjectionWatch | None = None
 
     @property
     def engine(self) -> Engine:
@@ -34,7 +37,28 @@ class Runtime:
         """For durable writes (tokens)."""
         return self.engines.write
 
+    def watch_projections(self) -> ProjectionWatch:
+        """Starts watching the read models' progress. On PostgreSQL, mutations then wait for it
+        (read-your-writes) instead of projecting inline, unless this process holds every
+        projection's lease: the leaseholder projects. SQLite serves from one process, which
+        projects inline."""
+        self.watch = ProjectionWatch(self.projector, self.settings).start()
+        if self.settings.is_postgres:
+            watch, projector, timeout = self.watch, self.projector, self.settings.projection_wait_seconds
+            everything = {p.name for p in projector.projections}
+
+            def wait(position: int) -> None:
+                if projector.leased >= everything:  # this process is the projector: project inline
+                    projector.wait_for(position, timeout)
+                else:
+                    watch.wait_for(position, timeout)
+
+            self.app.on_recorded = wait
+        return self.watch
+
     def close(self) -> None:
+        if self.watch is not None:
+            self.watch.close()
         self.app.close()
         self.engines.dispose()
 
@@ -45,7 +69,9 @@ def bootstrap(settings: Settings | None = None, *, read_your_writes: bool = True
     create_tables(engines.write)
     reads = Reads(engines.read)
     app = Storyline(settings.eventsourcing_env(), policy=settings.policy())
-    projector = Projector(app, engines.derived, reader=engines.read)
+    projector = Projector(
+        app, engines.derived, reader=engines.read, notify_channel=projected_channel(settings)
+    )
     projector.setup()
     if read_your_writes:
         app.on_recorded = lambda position: projector.wait_for(position, settings.projection_wait_seconds)

@@ -38,15 +38,24 @@ def create_engines(settings: Settings) -> Engines:
     """SQLite write transactions begin IMMEDIATE, so that a projection batch waits
     for the write lock up front instead of failing half-way on a busy database."""
     if settings.is_postgres:
-        connect_args: dict[str, Any] = {"connect_timeout": settings.connect_timeout_seconds}
+        options = [
+            f"-clock_timeout={settings.lock_timeout_seconds}s",
+            f"-cstatement_timeout={settings.statement_timeout_seconds}s",
+        ]
         if settings.database_schema:
-            connect_args["options"] = f"-csearch_path={settings.database_schema}"
+            options.append(f"-csearch_path={settings.database_schema}")
+        connect_args: dict[str, Any] = {
+            "connect_timeout": settings.connect_timeout_seconds,
+            "options": " ".join(options),
+        }
         engine = create_engine(
             settings.sqlalchemy_url(),
             connect_args=connect_args,
             pool_pre_ping=True,
             pool_size=settings.pool_size,
             max_overflow=settings.pool_size,
+            # A database that stopped answering gives a 503 (Retry-After) soon, not a hung request.
+            pool_timeout=settings.connect_timeout_seconds,
         )
         derived = engine.execution_options()  # the same pool, with its own begin hook
 

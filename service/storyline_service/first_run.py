@@ -82,19 +82,26 @@ def check_storage(settings: Settings) -> None:
         )
 
 
+def first_admin_token(runtime: Runtime) -> str | None:
+    """Without STORYLINE_ADMIN_TOKEN, creates a lasting admin token once and returns it. Only its
+    hash is kept, so later calls return None."""
+    # Session tokens expire: they must not count as the admin token printed on the first start.
+    lasting_admin = tokens.c.superuser.is_(True) & tokens.c.expires_at.is_(None)
+    with runtime.engine.connect() as conn:
+        has_admin = conn.execute(select(tokens.c.id).where(lasting_admin).limit(1)).first()
+    if runtime.settings.admin_token is not None or has_admin is not None:
+        return None
+    return runtime.tokens.create(ADMIN, superuser=True)[1]
+
+
 def prepare_local_start(runtime: Runtime, session: bool = False) -> LocalStart:
     """On an empty database, loads the demo board; without STORYLINE_ADMIN_TOKEN, creates a
     local admin token once. Only its hash is kept, so later starts cannot show it again.
     With ``session``, also creates a short-lived admin token for the pages this server serves."""
     with runtime.engine.connect() as conn:
         empty = conn.execute(select(boards.c.key).limit(1)).first() is None and runtime.projector.head() == 0
-        # Session tokens expire: they must not count as the admin token printed on the first start.
-        lasting_admin = tokens.c.superuser.is_(True) & tokens.c.expires_at.is_(None)
-        has_admin = conn.execute(select(tokens.c.id).where(lasting_admin).limit(1)).first()
     if empty:
         load_demo(runtime.app, runtime.engine)
-    new_token = None
-    if runtime.settings.admin_token is None and has_admin is None:
-        _, new_token = runtime.tokens.create(ADMIN, superuser=True)
+    new_token = first_admin_token(runtime)
     session_token = runtime.tokens.create(ADMIN, SESSION_TOKEN_DAYS, superuser=True)[1] if session else None
     return LocalStart(demo_loaded=empty, new_admin_token=new_token, session_token=session_token)

@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     pool_size: int = 10
     lock_timeout_seconds: int = 5
     connect_timeout_seconds: int = 5
+    statement_timeout_seconds: int = 30  # PostgreSQL: reads, projections, tokens and rate limits
+    # Whether API processes run the projections too; `storyline serve --no-projector` turns it off
+    # when `storyline projector` workers do it (PostgreSQL).
+    projector: bool = True
     projection_wait_seconds: float = 10.0  # read-your-writes: longest wait for the read models
     # Aggregates kept in memory for commands; each use still reads the events recorded since
     # (eventsourcing's fast-forward), so other processes' writes are seen. 0 turns it off.

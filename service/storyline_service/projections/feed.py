@@ -11,10 +11,10 @@ import logging
 import threading
 from typing import Protocol
 
-import psycopg
 from psycopg import sql
 
 from storyline_service.projections.failures import ProjectionStopped
+from storyline_service.projections.leases import ProjectionLeases, connect
 from storyline_service.projections.runner import Projector
 from storyline_service.settings import Settings
 
@@ -34,22 +34,27 @@ class PollingFeed:
         self.stop.wait(timeout)
 
 
+class ConditionFeed:
+    """Wakes when this process's own projector moves (SQLite: nothing else can)."""
+
+    def __init__(self, condition: threading.Condition) -> None:
+        self.condition = condition
+
+    def wait(self, timeout: float) -> None:
+        with self.condition:
+            self.condition.wait(timeout)
+
+
 class ListenFeed:
     def __init__(self, settings: Settings, channel: str) -> None:
-        url = settings.url
-        self.conn = psycopg.connect(
-            host=url.host or "127.0.0.1",
-            port=url.port or 5432,
-            dbname=url.database,
-            user=url.username,
-            password=url.password,
-            autocommit=True,
-            connect_timeout=settings.connect_timeout_seconds,
-        )
+        self.conn = connect(settings, f"listen {channel}")
         self.conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
 
     def wait(self, timeout: float) -> None:
         for _ in self.conn.notifies(timeout=timeout, stop_after=1):
+            pass
+        # Several batches may have been announced meanwhile: one wake-up covers them all.
+        for _ in self.conn.notifies(timeout=0):
             pass
 
     def close(self) -> None:
@@ -66,20 +71,36 @@ def feed_for(projector: Projector, settings: Settings, stop: threading.Event) ->
 def run_projector(
     projector: Projector, settings: Settings, stop: threading.Event, poll_seconds: float = 1.0
 ) -> None:
-    """Projects until ``stop`` is set, surviving database outages."""
+    """Projects until ``stop`` is set, surviving database outages.
+
+    Only the projections whose lease this process holds are run; a worker without
+    any keeps trying to take them, every ``poll_seconds``, until their holder is gone."""
     feed: Feed | None = None
+    leases: ProjectionLeases | None = None
+    names = [p.name for p in projector.projections]
     while not stop.is_set():
         try:
+            leases = leases or ProjectionLeases(settings)
+            held = leases.acquire(names)
+            projector.leased = frozenset(held)
             feed = feed or feed_for(projector, settings, stop)
-            projector.catch_up()
+            if held:
+                projector.catch_up(only=held)
             feed.wait(poll_seconds)
         except ProjectionStopped:
             stop.wait(poll_seconds)  # logged once when it stopped; the event is retried, never skipped
         except Exception:
             log.exception("projector: will retry in %s s", poll_seconds)
-            if isinstance(feed, ListenFeed):
-                feed.close()
-            feed = None
+            projector.leased = frozenset()
+            close_all(feed, leases)
+            feed, leases = None, None
             stop.wait(poll_seconds)
-    if isinstance(feed, ListenFeed):
-        feed.close()
+    # Ending the lock session releases the leases at once: another worker takes over.
+    projector.leased = frozenset()
+    close_all(feed, leases)
+
+
+def close_all(*resources: object) -> None:
+    for resource in resources:
+        if isinstance(resource, ListenFeed | ProjectionLeases):
+            resource.close()

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.persistence import Notification
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from storyline_service.application import Storyline
 from storyline_service.control.projection import ProjectControl
@@ -30,6 +30,13 @@ PROJECTIONS: tuple[type[Projection], ...] = (CurrentState, History, AuditLog, Pr
 
 class ReadModelsBehind(Exception):
     """The change was recorded, but the read models did not catch up in time."""
+
+    @classmethod
+    def after(cls, position: int, timeout: float) -> ReadModelsBehind:
+        return cls(
+            f"the change was recorded (event {position}), but the read models have not caught up "
+            f"within {timeout:g} s; it will show shortly"
+        )
 
 
 def apply_batch(projection: Projection, conn: Connection, events: list[tuple[int, Any]], after: int) -> None:
@@ -56,6 +63,7 @@ class Projector:
         projections: Sequence[Projection] | None = None,
         batch_size: int = 500,
         reader: Engine | None = None,
+        notify_channel: str | None = None,
     ) -> None:
         self.app = app
         self.engine = engine
@@ -64,6 +72,10 @@ class Projector:
         self.reader = reader or engine
         self.projections = list(projections or [cls() for cls in PROJECTIONS])
         self.batch_size = batch_size
+        # PostgreSQL: each batch NOTIFYs here on commit, so other processes' waiters wake at once.
+        self.notify_channel = notify_channel
+        # The projections whose lease (advisory lock) this process holds, kept by `run_projector`.
+        self.leased: frozenset[str] = frozenset()
         self.lock = threading.Lock()
         # Wakes waiters (subscriptions, read-your-writes) when positions move.
         self.advanced = threading.Condition()
@@ -86,20 +98,22 @@ class Projector:
             rows = conn.execute(select(tracking.c.name, tracking.c.position)).all()
         return {name: position for name, position in rows}
 
-    def catch_up(self, timeout: float | None = None) -> int | None:
+    def catch_up(self, timeout: float | None = None, only: set[str] | None = None) -> int | None:
         """Projects every recorded event not yet projected; returns the position every projection
-        has reached, or None if another thread held the lock too long."""
+        has reached, or None if another thread held the lock too long.
+
+        ``only``: the names of the projections to run (a worker's leases); all when None."""
         if not self.lock.acquire(timeout=-1 if timeout is None else timeout):
             return None
         try:
             more, reached = True, 0
             while more:
                 try:
-                    more, reached = self._step()
+                    more, reached = self._step(only)
                 except Exception as error:
                     if database_unavailable(error):
                         raise
-                    more, reached = self._isolate()
+                    more, reached = self._isolate(only)
                 self.failure = None
         finally:
             self.lock.release()
@@ -107,15 +121,15 @@ class Projector:
             self.advanced.notify_all()
         return reached
 
-    def _isolate(self) -> tuple[bool, int]:
+    def _isolate(self, only: set[str] | None) -> tuple[bool, int]:
         """A batch failed: projects its events one at a time, so that every event before a faulty
         one is projected and the faulty one is named. Raises ProjectionStopped at it."""
         more, reached = True, 0
         for _ in range(self.batch_size):
             known = self.positions()
-            position = min(known.get(p.name, 0) for p in self.projections)
+            position = min(known.get(p.name, 0) for p in self.projections if only is None or p.name in only)
             try:
-                more, reached = self._step(limit=1)
+                more, reached = self._step(only, limit=1)
             except Exception as error:
                 if database_unavailable(error):
                     raise
@@ -151,18 +165,22 @@ class Projector:
                     transaction.rollback()
         return None
 
-    def _step(self, limit: int | None = None) -> tuple[bool, int]:
-        """Projects one batch (of ``limit`` events at most) into every projection, in one transaction.
+    def _step(self, only: set[str] | None = None, limit: int | None = None) -> tuple[bool, int]:
+        """Projects one batch (of ``limit`` events at most) into every projection (or those named in
+        ``only``), in one transaction.
 
-        Returns whether there may be more, and the position every projection has reached."""
+        Returns whether there may be more, and the position those projections have reached."""
         known = self.positions()
-        positions = {p.name: known.get(p.name, 0) for p in self.projections}
+        chosen = [p for p in self.projections if only is None or p.name in only]
+        if not chosen:
+            return False, 0
+        positions = {p.name: known.get(p.name, 0) for p in chosen}
         reached = min(positions.values())
         events = self.read(reached, limit)
         if not events:
             return False, reached
         last = events[-1][0]
-        behind = [p for p in self.projections if positions[p.name] < last]
+        behind = [p for p in chosen if positions[p.name] < last]
         try:
             with self.engine.begin() as conn:
                 # Claim the batch first: a concurrent projector waits here, then finds it taken.
@@ -170,6 +188,8 @@ class Projector:
                     raise AlreadyProjected
                 for projection in behind:
                     apply_batch(projection, conn, events, after=positions[projection.name])
+                if self.notify_channel:
+                    conn.execute(select(func.pg_notify(self.notify_channel, str(last))))
         except AlreadyProjected:
             # Another process projected this batch first; ours was rolled back.
             log.info("batch after %s was projected elsewhere", reached)
@@ -229,9 +249,6 @@ class Projector:
             if reached is not None and reached >= position:
                 return
             if remaining <= 0:
-                raise ReadModelsBehind(
-                    f"the change was recorded (event {position}), but the read models have not caught up "
-                    f"within {timeout:g} s; it will show shortly"
-                )
+                raise ReadModelsBehind.after(position, timeout)
             with self.advanced:
                 self.advanced.wait(timeout=min(remaining, 0.05))
