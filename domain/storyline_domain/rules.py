@@ -72,11 +72,11 @@ def create_story(
     column = board.first_column(StatusCategory.TODO)
     key, rank = kept_key or sequence.next_story_key, placement.bottom_rank()
     story = Story.create(board, key, rank, fields, points, assignee, epic_key, stamp, limits)  # checks fields
+    placement.place(key, column, rank, _column_name(board, column), stamp)
     if kept_key is None:
         sequence.issue_story_key(stamp, rank)
     else:
         sequence.keep_story_key(kept_key, stamp, rank)
-    placement.place(key, column, rank, _column_name(board, column), stamp)
     return story
 
 

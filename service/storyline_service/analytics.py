@@ -589,14 +589,6 @@ def forecast(
     )
 
 
-def days_after(start: date, days: int) -> date | None:
-    """None past the last date there is (sprints recorded before their length was bounded)."""
-    try:
-        return start + timedelta(days=days)
-    except OverflowError:
-        return None
-
-
 # ----- stories -----
 
 

@@ -28,9 +28,13 @@ class Cadence:
     continues_after: date  # the active sprint's end date, or today when none is active
     sprint_length: int  # working days
 
-    def finish_date(self, sprint_count: int) -> date:
-        """The last working day of the ``sprint_count``-th sprint after ``continues_after``."""
-        return self.calendar.add_working_days(self.continues_after, sprint_count * self.sprint_length)
+    def finish_date(self, sprint_count: int) -> date | None:
+        """The last working day of the ``sprint_count``-th sprint after ``continues_after``;
+        None past the last date there is."""
+        try:
+            return self.calendar.add_working_days(self.continues_after, sprint_count * self.sprint_length)
+        except OverflowError:
+            return None
 
 
 def sprint_length(calendar: WorkingCalendar, planned: Iterable[tuple[date, date]]) -> int:

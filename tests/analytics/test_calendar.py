@@ -16,14 +16,14 @@ from datetime import date
 from storyline_service.analytics import burndown, cycle_time_hours, flow, forecast
 from storyline_service.bootstrap import Runtime
 from storyline_service.calendars import configure_calendar
-from tests.helpers import at, backfill
+from tests.helpers import at, backfill, importing
 
 WEEKDAYS = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY"]
 
 
 def summer_sprint(runtime: Runtime) -> str:
     app = runtime.app
-    app.create_board(backfill("alice", "2026-01-01 00:00"), "SYD", "Sydney")
+    app.create_board(importing(backfill("alice", "2026-01-01 00:00")), "SYD", "Sydney")
     configure_calendar(
         app, backfill("alice", "2026-01-01 00:05"), "SYD", WEEKDAYS, [date(2026, 1, 26)], "Australia/Sydney"
     )

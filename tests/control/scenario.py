@@ -10,7 +10,7 @@ from datetime import date
 from storyline_service.application import Caller
 from storyline_service.bootstrap import Runtime
 from storyline_service.control import commands as control
-from tests.helpers import backfill
+from tests.helpers import backfill, importing
 
 BOARD = "CTL"
 EPIC = "CTL-E1"
@@ -23,7 +23,7 @@ def by(when: str) -> Caller:
 def sprint_one(runtime: Runtime) -> str:
     """Up to the end of sprint 1 (October 16): 8 of 10 committed points done, its goal missed."""
     app = runtime.app
-    app.create_board(by("01 09:00"), BOARD, "Control", None)
+    app.create_board(importing(by("01 09:00")), BOARD, "Control", None)
     app.create_epic(by("01 09:10"), BOARD, "Checkout", date(2026, 11, 6))
     for n, points in enumerate([3, 5, 2, 8, 5, 3], start=1):
         epic = EPIC if n <= 5 else None

@@ -21,27 +21,29 @@ from storyline_service.control.money import money_text, parse_money, round_money
 from storyline_service.control.queries import published_updates, risks_of
 from storyline_service.projections.rebuild import rebuild
 from tests.control.scenario import BOARD, EPIC, by, sprint_one, sprint_two
-from tests.helpers import at
+from tests.helpers import at, importing
 
 
 def test_epic_health_at_several_moments(runtime: Runtime) -> None:
-    """After sprint 1 (today Oct 17) the epic has 2+8+5 = 15 points left and one closed sprint of 8
-    points to sample: 2 sprints at every percentile, of 12 days each: Oct 17 + 24 days = Nov 10, after
-    the target of Nov 4: OFF_TRACK. After sprint 2 (today Oct 31) 8 points are left (CTL-5, re-estimated
-    from 5) and sprints of 8 or 10 points: 1 sprint, Nov 12, before the new target of Nov 27: ON_TRACK."""
+    """After sprint 1 (today Sat Oct 17, no sprint active) the epic has 2+8+5 = 15 points left and one
+    closed sprint of 8 points to sample: 2 sprints at every percentile, of 10 working days each (the
+    sprints' planned length, Mon to Fri twice): 20 working days after Oct 17 = Fri Nov 13, after the
+    target of Nov 4: OFF_TRACK. After sprint 2 (today Sat Oct 31) 8 points are left (CTL-5, re-estimated
+    from 5) and sprints of 8 or 10 points: 1 sprint, Fri Nov 13, before the new target of Nov 27:
+    ON_TRACK."""
     sprint_one(runtime)
     engine = runtime.engine
     after_one = epic_status(engine, EPIC, date(2026, 10, 17))
     assert after_one is not None
     assert (after_one.total_points, after_one.completed_points, after_one.remaining_points) == (23, 8, 15)
-    assert (after_one.forecast_p50, after_one.forecast_p85) == (date(2026, 11, 10), date(2026, 11, 10))
+    assert (after_one.forecast_p50, after_one.forecast_p85) == (date(2026, 11, 13), date(2026, 11, 13))
     assert after_one.health.value == "OFF_TRACK" and not after_one.overridden
 
     sprint_two(runtime)
     after_two = epic_status(engine, EPIC, date(2026, 10, 31))
     assert after_two is not None
     assert (after_two.total_points, after_two.completed_points, after_two.remaining_points) == (26, 18, 8)
-    assert (after_two.forecast_p50, after_two.forecast_p85) == (date(2026, 11, 12), date(2026, 11, 12))
+    assert (after_two.forecast_p50, after_two.forecast_p85) == (date(2026, 11, 13), date(2026, 11, 13))
     assert after_two.health.value == "ON_TRACK"
 
     control.set_epic_health(runtime.app, by("31 09:00"), EPIC, "AT_RISK", "the PSP may slip again")
@@ -146,7 +148,7 @@ def test_rounding_is_half_even_to_the_currency_minor_unit() -> None:
 
 
 def test_malformed_money_is_refused_and_changes_nothing(runtime: Runtime) -> None:
-    runtime.app.create_board(by("01 09:00"), BOARD, "Control", None)
+    runtime.app.create_board(importing(by("01 09:00")), BOARD, "Control", None)
     for amount, currency, field in [
         (12.5, "EUR", "amount"),
         ("12,50", "EUR", "amount"),
@@ -223,7 +225,7 @@ def test_status_draft_over_the_second_sprint(runtime: Runtime) -> None:
 
 def test_status_draft_over_the_first_sprint(runtime: Runtime) -> None:
     """From the start to Oct 17: CTL-1 and CTL-2 done (8); 26 points of new stories; sprint 1 missed
-    its goal; three new risks. The epic is OFF_TRACK (Nov 10 after Nov 4): the worst health."""
+    its goal; three new risks. The epic is OFF_TRACK (Nov 13 after Nov 4): the worst health."""
     sprint_one(runtime)
     draft = status_draft(
         runtime.engine, BOARD, at("2026-10-01 00:00"), at("2026-10-17 00:00"), date(2026, 10, 17)
@@ -280,7 +282,7 @@ def test_a_published_update_never_changes(runtime: Runtime) -> None:
 
 def test_money_round_trips_through_the_event_store_and_the_read_models(runtime: Runtime) -> None:
     app = runtime.app
-    app.create_board(by("01 09:00"), BOARD, "Control", None)
+    app.create_board(importing(by("01 09:00")), BOARD, "Control", None)
     control.set_budget(
         app, by("01 10:00"), BOARD, "EUR", "98765432109876543.21", "PER_SPRINT", "0.0000001", None
     )
@@ -309,7 +311,7 @@ def test_amounts_parse_back_from_their_text_exactly(amount: Decimal) -> None:
 
 
 def test_sixteen_managers_raising_risks_at_once_get_gap_free_keys(runtime: Runtime) -> None:
-    runtime.app.create_board(by("01 09:00"), BOARD, "Control", None)
+    runtime.app.create_board(importing(by("01 09:00")), BOARD, "Control", None)
 
     def raise_risk(n: int) -> str:
         return control.create_risk(
@@ -325,7 +327,7 @@ def test_sixteen_managers_raising_risks_at_once_get_gap_free_keys(runtime: Runti
 
 
 def test_a_risk_refuses_bad_edits_and_records_nothing(runtime: Runtime) -> None:
-    runtime.app.create_board(by("01 09:00"), BOARD, "Control", None)
+    runtime.app.create_board(importing(by("01 09:00")), BOARD, "Control", None)
     key = control.create_risk(
         runtime.app, by("01 10:00"), BOARD, {"title": "R", "probability": 2, "impact": 2}
     )

@@ -59,7 +59,7 @@ def expected_head(runtime: Runtime) -> tuple[int, str]:
 
 
 def test_every_event_is_linked_as_defined_and_a_rebuild_leaves_the_chain_alone(runtime: Runtime) -> None:
-    load_demo(runtime.app)
+    load_demo(runtime.app, runtime.engine)
     head = log_head(runtime.engine)
     assert (head.sequence, head.hash) == expected_head(runtime)
     assert head.sequence == runtime.projector.head()
@@ -70,7 +70,7 @@ def test_every_event_is_linked_as_defined_and_a_rebuild_leaves_the_chain_alone(r
 def test_verify_finds_exactly_the_event_whose_stored_bytes_were_edited(
     runtime: Runtime, settings: Settings
 ) -> None:
-    load_demo(runtime.app)
+    load_demo(runtime.app, runtime.engine)
     head = log_head(runtime.engine)
     verified = storyline(settings, "events", "verify")
     assert verified.returncode == 0, verified.stderr
@@ -92,7 +92,7 @@ def test_verify_finds_exactly_the_event_whose_stored_bytes_were_edited(
 def test_a_signed_checkpoint_proves_the_log_up_to_its_head(
     runtime: Runtime, settings: Settings, tmp_path: Path
 ) -> None:
-    load_demo(runtime.app)
+    load_demo(runtime.app, runtime.engine)
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -111,9 +111,8 @@ def test_a_signed_checkpoint_proves_the_log_up_to_its_head(
         )
     )
 
-    runtime.app.move_story(
-        Caller("admin", superuser=True), "PAY-1", "DONE"
-    )  # the log goes on; the checkpoint still holds
+    # The log goes on; the checkpoint still holds.
+    runtime.app.create_story(Caller("admin", superuser=True), "PAY", "After the checkpoint")
     proved = storyline(settings, "events", "verify", "--checkpoint", str(path), "--public-key", str(public))
     assert proved.returncode == 0, proved.stdout + proved.stderr
     assert f"checkpoint OK {head.sequence} {head.hash}" in proved.stdout

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import event
 from starlette.requests import Request
 
+from storyline_domain.calendar import WorkingCalendar
 from storyline_graphql.context import Context, sign_in
 from storyline_graphql.schema import build_schema
 from storyline_service import analytics
 from storyline_service.application import Caller
 from storyline_service.bootstrap import Runtime, bootstrap
+from storyline_service.cadence import Cadence
 from tests.analytics.scenario import Pay, build_pay
 from tests.graphql.conftest import Server, create_board, new_board_key
 
@@ -285,13 +287,14 @@ def test_forecast(server: Server, pay: Pay) -> None:
     def forecast(input: dict[str, Any], board: str = "PAY") -> dict[str, Any]:
         return dict(server.post(FORECAST, {"key": board, "input": input})["board"]["forecast"])
 
-    today = datetime.now(UTC).date()
     # Sprints 3 and 4 completed 10 and 0: 85% of futures finish 4 points within 3 sprints, 95% within 5.
     input = {"remainingPoints": 4, "lastSprints": 2, "seed": 7}
     result = forecast(input)
     assert (result["sampleSprints"], result["sprintsP85"], result["sprintsP95"]) == (2, 3, 5)
     assert result["reason"] is None
-    assert result["dateP85"] == (today + timedelta(days=3 * 5)).isoformat()  # sprints last 5 days
+    # After the active Sprint 5 ends (Friday 6 February), 3 sprints of 5 working days (the median
+    # planned length of Sprints 3 and 4): Friday 27 February.
+    assert result["dateP85"] == "2026-02-27"
     assert forecast(input) == result  # same seed, same answer
     service = analytics.forecast(server.runtime.engine, "PAY", 4, last_sprints=2, seed=7)
     assert result["sprintsP50"] == service.sprints_p50
@@ -312,11 +315,9 @@ def test_a_forecast_cannot_run_away_or_overflow(server: Server, pay: Pay) -> Non
     assert "more than 1000 sprints" in result["reason"]
     assert [result[f"{kind}P{q}"] for kind in ("sprints", "date") for q in (50, 85, 95)] == [None] * 6
     # Near the last date there is, the dates past it are unknown rather than an OverflowError.
-    # Sprints last 5 days: 2 and 5 sprints from 9999-12-20 end on the 30th and past the calendar.
-    late_december = date(9999, 12, 20)
-    late = analytics.forecast(server.runtime.engine, "PAY", 4, last_sprints=2, seed=7, today=late_december)
-    assert (late.sprints_p50, late.sprints_p95) == (2, 5)
-    assert (late.date_p50, late.date_p95) == (date(9999, 12, 30), None)
+    # Sprints of 5 working days from Monday 9999-12-20: one ends on the 27th, two past the calendar.
+    late = Cadence(WorkingCalendar(), continues_after=date(9999, 12, 20), sprint_length=5)
+    assert (late.finish_date(1), late.finish_date(2)) == (date(9999, 12, 27), None)
 
 
 @pytest.mark.parametrize(

@@ -202,7 +202,8 @@ def payload_field(mutation: str) -> str:
 
 
 def test_every_mutation_is_covered() -> None:
-    assert {case.mutation for case in CASES.values()} == set(INPUT_TYPES)
+    """By the matrix below, or (webhooks) by test_webhook_matrix."""
+    assert {case.mutation for case in CASES.values()} | set(WEBHOOK_MUTATIONS) == set(INPUT_TYPES)
 
 
 def expected(principal: str, needs: str | None) -> str | None:

@@ -14,7 +14,7 @@ from storyline_service.bootstrap import Runtime, bootstrap
 from storyline_service.projections.rebuild import rebuild
 from tests.graphql.conftest import Server, mutate, new_board_key
 from tests.graphql.test_analytics_api import REPORT_FIELDS
-from tests.helpers import backfill
+from tests.helpers import backfill, importing
 
 # Only what belongs to the sprint's books: stories by key (a title is the story's, not the sprint's).
 CLOSED_BOOKS = f"""query($id: ID!) {{ sprint(id: $id) {{
@@ -40,7 +40,7 @@ def closed_sprint(writer: Runtime) -> tuple[str, str]:
     """A board with one sprint, Mon 2 - Fri 13 Mar 2026, closed Fri 13 Mar 17:00: PAY-1 (5) done,
     PAY-2 (3) carried over to the backlog; PAY-3 (2) joined on Wed 4 Mar."""
     app, board = writer.app, new_board_key()
-    app.create_board(backfill("alice", "2026-02-27 09:00"), board, "Books")
+    app.create_board(importing(backfill("alice", "2026-02-27 09:00")), board, "Books")
     one, two, three = (
         app.create_story(backfill("alice", "2026-02-27 10:00"), board, title, points=points)
         for title, points in (("One", 5), ("Two", 3), ("Three", 2))

@@ -133,7 +133,13 @@ def test_flow_windows_at_the_ends_of_time_are_validation_errors(server: Server, 
 
 def test_extreme_sprint_dates_cannot_be_created(server: Server) -> None:
     board = create_board(server)
+    create = "mutation($input: CreateSprintInput!) { createSprint(input: $input) { sprint { id } } }"
     input = {"boardKey": board, "name": "Forever", "startDate": "0001-01-01", "endDate": "9999-12-31"}
+    head = server.head()
+    refused = server.request(create, {"input": input})["errors"]  # no Date holds them
+    assert refused and all("years 1000 to 9000" in error["message"] for error in refused)
+    assert server.head() == head
+    input = {"boardKey": board, "name": "Old", "startDate": "1900-01-01", "endDate": "1900-01-14"}
     [error] = mutate(server, "createSprint", input, "sprint { id }")["errors"]
     assert (error["code"], error["field"]) == ("VALIDATION", "startDate")
     input = {"boardKey": board, "name": "Long", "startDate": "2030-01-01", "endDate": "2030-03-01"}

@@ -23,7 +23,7 @@ def test_health_and_readiness(server: Server) -> None:
     assert ready.status_code == 200
     body = ready.json()
     assert body["status"] == "ready"
-    assert set(body["positions"]) == {"current", "history", "audit", "control", "members"}
+    assert set(body["positions"]) == {"current", "history", "audit", "control", "members", "chain"}
     assert all(position == body["head"] for position in body["positions"].values())
 
 

@@ -30,7 +30,13 @@ SELECTION = {
     "setRiskState": "risk { key }",
     "linkRisk": "risk { key }",
     "publishStatusUpdate": "statusUpdate { id }",
+    "configureCalendar": "board { key }",
+    "createWebhook": "webhook { id }",
+    "deleteWebhook": "webhook { id }",
+    "activateWebhook": "webhook { id }",
 }
+MISSING_WEBHOOK = "webhook-7d4b0a2e-0000-4000-8000-000000000000"
+PUBLIC_URL = "http://93.184.216.34/hook"  # accepted without STORYLINE_WEBHOOK_ALLOW_PRIVATE
 MISSING_SPRINT = "7d4b0a2e-0000-4000-8000-000000000000"
 
 
@@ -456,6 +462,33 @@ CASES: dict[str, Case] = {
         lambda w: {"boardKey": w.board, "health": "ON_TRACK", "summary": "ok"},
         "FORBIDDEN",
         user="bob",
+    ),
+    "configureCalendar unknown time zone": Case(
+        "configureCalendar",
+        lambda w: {"boardKey": w.board, "workingDays": ["MONDAY"], "timeZone": "Mars/Olympus_Mons"},
+        "VALIDATION",
+        "timeZone",
+    ),
+    "configureCalendar by a member": Case(
+        "configureCalendar",
+        lambda w: {"boardKey": w.board, "workingDays": ["MONDAY"]},
+        "FORBIDDEN",
+        user="bob",
+    ),
+    "createWebhook private address": Case(
+        "createWebhook",
+        lambda w: {"boardKey": w.board, "url": "http://127.0.0.1:8000/hook"},
+        "VALIDATION",
+        "url",
+    ),
+    "createWebhook by a member": Case(
+        "createWebhook", lambda w: {"boardKey": w.board, "url": PUBLIC_URL}, "FORBIDDEN", user="bob"
+    ),
+    "deleteWebhook unknown webhook": Case(
+        "deleteWebhook", lambda w: {"webhookId": MISSING_WEBHOOK}, "NOT_FOUND", "webhookId"
+    ),
+    "activateWebhook unknown webhook": Case(
+        "activateWebhook", lambda w: {"webhookId": MISSING_WEBHOOK}, "NOT_FOUND", "webhookId"
     ),
 }
 

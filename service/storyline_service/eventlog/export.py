@@ -15,6 +15,8 @@ from eventsourcing.persistence import Transcoder
 from sqlalchemy import Connection, Engine, select
 
 from storyline_domain.board import key_sequence_id
+from storyline_domain.placement import placement_id
+from storyline_domain.risk import risk_register_id
 from storyline_service.eventlog.chain import links
 from storyline_service.eventlog.stored import EventsTable, StoredEvent
 from storyline_service.readmodels import AuditEntryRow, table_of
@@ -70,9 +72,10 @@ def _hashes(conn: Connection, first: int, last: int) -> dict[int, str]:
 
 
 def _of_board(conn: Connection, page: list[StoredEvent], board: str) -> list[StoredEvent]:
-    """The page's events on the board: those its audit log names, and the board's key sequence."""
+    """The page's events on the board: those its audit log names, and its bookkeeping aggregates
+    (key sequence, placement, risk register), which the audit log leaves out."""
     first, last = page[0].sequence, page[-1].sequence
     query = select(audit.c.sequence).where(audit.c.sequence.between(first, last), audit.c.board_key == board)
     named = set(conn.execute(query).scalars())
-    keys = key_sequence_id(board)
-    return [event for event in page if event.sequence in named or event.aggregate_id == keys]
+    bookkeeping = {key_sequence_id(board), placement_id(board), risk_register_id(board)}
+    return [event for event in page if event.sequence in named or event.aggregate_id in bookkeeping]
