@@ -150,11 +150,11 @@ def token_create(
     admin: bool = typer.Option(False, "--admin", help="ADMIN on every board, like STORYLINE_ADMIN_TOKEN"),
 ) -> None:
     """Prints a new API token for USER as the last line. Only its hash is stored: keep it safe."""
+    if expires is not None and not expires > 0:
+        raise typer.BadParameter(f"a token must expire in the future (got {expires:g} days)")
     runtime = bootstrap(read_your_writes=False)
     try:
         token_id, token = runtime.tokens.create(user, expires, superuser=admin)
-    except ValueError as error:
-        raise typer.BadParameter(str(error)) from None
     finally:
         runtime.close()
     console.print(f"token {token_id} for {user}" + (f", expires in {expires:g} days" if expires else ""))

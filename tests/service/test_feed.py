@@ -25,7 +25,12 @@ def test_a_worker_projects_what_another_writer_recorded(settings: Settings) -> N
         deadline = time.monotonic() + 20
         while min(worker.projector.positions().values()) < head and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert worker.projector.positions() == {"current": head, "history": head, "audit": head, "members": head}
+        assert worker.projector.positions() == {
+            "current": head,
+            "history": head,
+            "audit": head,
+            "members": head,
+        }
         assert worker.reads.stories_in_column("PAY", "TODO") == 5
     finally:
         stop.set()
