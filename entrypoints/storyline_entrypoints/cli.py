@@ -149,6 +149,8 @@ def token_create(
     admin: bool = typer.Option(False, "--admin", help="ADMIN on every board, like STORYLINE_ADMIN_TOKEN"),
 ) -> None:
     """Prints a new API token for USER as the last line. Only its hash is stored: keep it safe."""
+    if expires is not None and not expires > 0:
+        raise typer.BadParameter(f"a token must expire in the future (got {expires:g} days)")
     runtime = _open(read_your_writes=False)
     try:
         token_id, token = runtime.tokens.create(user, expires, superuser=admin)

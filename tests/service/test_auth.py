@@ -17,7 +17,7 @@ from storyline_domain.board import Role
 from storyline_service.application import Caller
 from storyline_service.auth import Access, OidcTokens, Principal, RateLimited, RateLimiter
 from storyline_service.bootstrap import Runtime, bootstrap
-from storyline_service.queries import AuditCriteria
+from storyline_service.queries import AuditCriteria, Seek
 from storyline_service.settings import Settings
 
 
@@ -103,11 +103,11 @@ def test_access_is_the_boards_a_principal_has_a_role_on(runtime: Runtime) -> Non
     assert admin.can_read("OPS") and admin.boards is None
     # The read filters the API applies for them.
     reads = runtime.reads
-    assert [row.key for row in reads.boards(10, None, vic.boards)] == ["PAY"]
+    assert [row.key for row in reads.boards(10, Seek(), vic.boards)] == ["PAY"]
     assert (reads.board_count(vic.boards), reads.board_count(admin.boards)) == (1, 2)
-    entries = reads.audit_pages((), [()], AuditCriteria(boards=vic.boards), 100, None)[()]
+    entries = reads.audit_pages((), [()], AuditCriteria(boards=vic.boards), 100, Seek())[()]
     assert entries and {entry.board_key for entry in entries} == {"PAY"}
-    assert reads.audit_pages((), [()], AuditCriteria(boards=()), 100, None)[()] == []
+    assert reads.audit_pages((), [()], AuditCriteria(boards=()), 100, Seek())[()] == []
 
 
 class Issuer:

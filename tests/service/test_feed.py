@@ -26,7 +26,14 @@ def test_a_worker_projects_what_another_writer_recorded(settings: Settings) -> N
         deadline = time.monotonic() + 20
         while min(worker.projector.positions().values()) < head and time.monotonic() < deadline:
             time.sleep(0.05)
-        positions = {"current": head, "history": head, "audit": head, "control": head, "members": head}
+        positions = {
+            "current": head,
+            "history": head,
+            "audit": head,
+            "control": head,
+            "members": head,
+            "chain": head,
+        }
         assert worker.projector.positions() == positions
         assert worker.reads.story_counts(["column"], [("TODO",)], StoryCriteria()) == {("TODO",): 5}
     finally:
