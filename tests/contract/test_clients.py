@@ -47,7 +47,8 @@ def test_graphql_ws_client_receives_a_live_event(demo: DemoServer, node_clients:
         time.sleep(0.5)  # the subscription notes the end of the log when it starts
         bob = demo.client(demo.token("bob"))
         story = bob.data("Backlog", {"boardKey": BOARD, "first": 1})["board"]["backlog"]["edges"][0]["node"]
-        bob.data("AssignStory", {"input": {"storyKey": story["key"], "assignee": "carol"}})
+        assignee = "bob" if story["assignee"] == "carol" else "carol"  # a change, whoever has it now
+        bob.data("AssignStory", {"input": {"storyKey": story["key"], "assignee": assignee}})
         out = process.stdout.read()  # until the script exits: after the first event, or 20 s
         err = process.stderr.read() if process.stderr else ""
     assert process.returncode == 0, out + err
