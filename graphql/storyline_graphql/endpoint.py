@@ -31,7 +31,7 @@ import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any, Final, Literal, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 import orjson
 from starlette.applications import Starlette
@@ -57,6 +57,9 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
 from graphql import GraphQLError
+
+if TYPE_CHECKING:
+    from storyline_graphql.persisted_queries import PersistedQueries
 
 MediaType = Literal["application/json", "application/graphql-response+json"]
 JSON: Final = "application/json"
@@ -218,6 +221,7 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
         http_error_of: HTTPErrorOf | None = None,
         graphiql_query: str | None = None,
         graphiql_headers: Mapping[str, str] | None = None,
+        persisted_queries: PersistedQueries | None = None,
         **websocket_options: Any,
     ) -> None:
         """``websocket_options`` go to ``strawberry.asgi.GraphQL`` (keep_alive,
@@ -226,7 +230,8 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
         not served by this endpoint. ``http_error_of`` picks the status of a
         response from its errors (say 503 when the storage is down, so clients
         retry); errors raised by the context getter or ``authenticate`` go
-        through it too."""
+        through it too. ``persisted_queries`` serves Automatic Persisted Queries
+        over GET and POST."""
         if schema.config.enable_experimental_incremental_execution:
             raise ValueError("incremental delivery is not supported over HTTP here")
         super().__init__(
@@ -244,6 +249,7 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
         self.authenticate = authenticate
         self.connection_check = connection_check
         self.http_error_of = http_error_of
+        self.persisted_queries = persisted_queries
         # Made once: strawberry reads its page from disk on every request. `routes`
         # points it at the files it serves, since only it knows their path.
         self.graphiql_page = (
@@ -318,6 +324,8 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
             sub_response = await self.get_sub_response(request)
             context = await self._context(request, sub_response)
             data = await self._parse(request)
+            if self.persisted_queries is not None:
+                data = self.persisted_queries.resolve(data)
             return await self._execute(request, data, media_type, context, sub_response)
         except HTTPError as error:
             return self._respond(error.body(), error.status, media_type, error.headers)
