@@ -16,6 +16,7 @@ What the HTTP side adds over stock strawberry (GraphQL-over-HTTP spec):
 - 405 (with ``Allow``) for mutations over GET and for methods other than GET/POST,
   415 for non-JSON POST bodies, 413 above ``max_body_size``, 400 with a GraphQL
   error body for malformed requests.
+- Automatic Persisted Queries (``persisted_queries``), by POST and GET.
 
 GraphiQL can open with ``graphiql_query`` in its editor and ``graphiql_headers``
 in its headers editor. Its scripts and styles come from this package (``graphiql/``,
