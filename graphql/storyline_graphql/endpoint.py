@@ -16,9 +16,11 @@ What the HTTP side adds over stock strawberry (GraphQL-over-HTTP spec):
 - 405 (with ``Allow``) for mutations over GET and for methods other than GET/POST,
   415 for non-JSON POST bodies, 413 above ``max_body_size``, 400 with a GraphQL
   error body for malformed requests.
+- Automatic Persisted Queries (``persisted_queries``), by POST and GET.
 
 GraphiQL can open with ``graphiql_query`` in its editor and ``graphiql_headers``
-in its headers editor.
+in its headers editor. Its scripts and styles come from this package (``graphiql/``,
+served under ``<path>/graphiql/``), not from a CDN, so it works offline.
 
 Mount with ``endpoint.mount(app, "/graphql")`` (FastAPI or Starlette), or put
 ``endpoint.routes("/graphql")`` into a router's routes.
@@ -29,13 +31,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Final, Literal, cast
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -55,9 +59,15 @@ from strawberry.types.unset import UnsetType
 
 from graphql import GraphQLError
 
+if TYPE_CHECKING:
+    from storyline_graphql.persisted_queries import PersistedQueries
+
 MediaType = Literal["application/json", "application/graphql-response+json"]
 JSON: Final = "application/json"
 GRAPHQL_RESPONSE_JSON: Final = "application/graphql-response+json"
+GRAPHIQL_ASSETS: Final = Path(__file__).parent / "graphiql"
+"""GraphiQL's browser files, as the npm packages strawberry's page names ship them."""
+GRAPHIQL_CDN: Final = "https://unpkg.com/"
 ContextGetter = Callable[[HTTPConnection], Awaitable[Any]]
 """Receives the ``Request`` (HTTP) or the ``WebSocket`` (subscriptions)."""
 
@@ -161,6 +171,18 @@ def dumps(data: object) -> str:
         return json.dumps(data, separators=(",", ":"))
 
 
+def serve_graphiql_assets(html: str, assets_url: str) -> str:
+    """The page loading its files from ``assets_url`` (this package's copies) instead of the CDN.
+
+    Refuses a page naming a file this package lacks (a newer strawberry): GraphiQL
+    would otherwise hang on "Loading..." for want of it."""
+    names = re.findall(rf'(?:src|href)="{re.escape(GRAPHIQL_CDN)}([^"]+)"', html)
+    missing = [name for name in names if not (GRAPHIQL_ASSETS / name).is_file()]
+    if not names or missing:
+        raise RuntimeError(f"GraphiQL's files are not all in {GRAPHIQL_ASSETS}: {missing or 'none named'}")
+    return html.replace(GRAPHIQL_CDN, assets_url)
+
+
 def customize_graphiql(html: str, query: str | None, headers: Mapping[str, str] | None) -> str:
     """Strawberry's GraphiQL page with our example query and pre-filled headers.
 
@@ -200,6 +222,7 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
         http_error_of: HTTPErrorOf | None = None,
         graphiql_query: str | None = None,
         graphiql_headers: Mapping[str, str] | None = None,
+        persisted_queries: PersistedQueries | None = None,
         **websocket_options: Any,
     ) -> None:
         """``websocket_options`` go to ``strawberry.asgi.GraphQL`` (keep_alive,
@@ -208,7 +231,8 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
         not served by this endpoint. ``http_error_of`` picks the status of a
         response from its errors (say 503 when the storage is down, so clients
         retry); errors raised by the context getter or ``authenticate`` go
-        through it too."""
+        through it too. ``persisted_queries`` serves Automatic Persisted Queries
+        over GET and POST."""
         if schema.config.enable_experimental_incremental_execution:
             raise ValueError("incremental delivery is not supported over HTTP here")
         super().__init__(
@@ -226,19 +250,27 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
         self.authenticate = authenticate
         self.connection_check = connection_check
         self.http_error_of = http_error_of
-        # Made once: strawberry reads its page from disk on every request.
-        self.graphiql_html = (
+        self.persisted_queries = persisted_queries
+        # Made once: strawberry reads its page from disk on every request. `routes`
+        # points it at the files it serves, since only it knows their path.
+        self.graphiql_page = (
             customize_graphiql(self.graphql_ide_html, graphiql_query, graphiql_headers) if graphiql else ""
         )
+        self.graphiql_html = self.graphiql_page
 
     # --- mounting -------------------------------------------------------------
 
     def routes(self, path: str) -> list[BaseRoute]:
         # `methods=None`: every method reaches us, so we answer 405 ourselves.
-        return [
+        routes: list[BaseRoute] = [
             Route(path, self, include_in_schema=False),
             WebSocketRoute(path, self),
         ]
+        if self.graphql_ide:
+            assets = f"{path.rstrip('/')}/graphiql"
+            self.graphiql_html = serve_graphiql_assets(self.graphiql_page, f"{assets}/")
+            routes.append(Mount(assets, StaticFiles(directory=GRAPHIQL_ASSETS), name="graphiql"))
+        return routes
 
     def mount(self, app: Starlette, path: str) -> None:
         """Serve HTTP and WebSocket on exactly ``path`` (no trailing-slash redirect)."""
@@ -293,6 +325,8 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
             sub_response = await self.get_sub_response(request)
             context = await self._context(request, sub_response)
             data = await self._parse(request)
+            if self.persisted_queries is not None:
+                data = self.persisted_queries.resolve(data)
             return await self._execute(request, data, media_type, context, sub_response)
         except HTTPError as error:
             return self._respond(error.body(), error.status, media_type, error.headers)

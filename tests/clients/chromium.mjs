@@ -15,12 +15,13 @@ const FLAGS = [
 ];
 
 // A fresh profile each run: no token or board left in storage by an earlier run.
-export async function launch(executablePath) {
+// `args`: more Chromium flags, e.g. --host-resolver-rules to take other hosts off the network.
+export async function launch(executablePath, { args = [] } = {}) {
   const userDataDir = mkdtempSync(join(tmpdir(), "storyline-chromium-"));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath,
     headless: true,
-    args: FLAGS,
+    args: [...FLAGS, ...args],
     viewport: { width: 1400, height: 1000 },
   });
   const page = context.pages()[0] ?? (await context.newPage());
