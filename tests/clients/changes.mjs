@@ -3,24 +3,13 @@
 // the subscription, or after printing {"errors": ...} when the server refuses it.
 // Usage: node changes.mjs <ws url> <token> <count> < {"query": ..., "variables": ...}
 import { readFileSync } from "node:fs";
-import { createClient } from "graphql-ws";
-import WebSocket from "ws";
+import { giveUpAfter, signedInClient } from "./ws-client.mjs";
 
 const [url, token, count] = process.argv.slice(2);
 const { query, variables } = JSON.parse(readFileSync(0, "utf8"));
 
-const client = createClient({
-  url,
-  webSocketImpl: WebSocket,
-  connectionParams: { Authorization: `Bearer ${token}` },
-  retryAttempts: 0,
-  on: { connected: () => console.log("connected") },
-});
-
-const timer = setTimeout(() => {
-  console.error("not enough changes within 30 s");
-  process.exit(2);
-}, 30_000);
+const client = signedInClient(url, token);
+const timer = giveUpAfter(30, "change");
 
 let received = 0;
 try {

@@ -212,13 +212,19 @@ def test_an_unknown_event_type_is_refused(
 def test_a_replay_longer_than_the_bound_is_refused(
     server: Server,
     node_clients: Path,  # noqa: F811
+    subscribers: list[Subscriber],
 ) -> None:
     board = create_board(server)
     for number in range(MAX_REPLAY):
         create_story(server, board, f"Story {number}")
-    assert len(board_log(server, board)) == MAX_REPLAY + 1
+    log = board_log(server, board)
+    assert len(log) == MAX_REPLAY + 1
     answer = subscribe(server, node_clients, {"key": board, "after": 0}).refusal()
     assert "REPLAY_TOO_LONG" in answer and "refetch" in answer
+    # As many as the bound are replayed.
+    variables = {"key": board, "after": log[0][0]}
+    subscribers.append(at_bound := subscribe(server, node_clients, variables, MAX_REPLAY))
+    assert [at_bound.next()["sequence"] for _ in range(MAX_REPLAY)] == [seq for seq, _ in log[1:]]
 
 
 def test_a_board_without_a_role_is_refused_as_unknown(
