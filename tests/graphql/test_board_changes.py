@@ -235,3 +235,21 @@ def test_a_board_without_a_role_is_refused_as_unknown(
     hidden = subscribe(server, node_clients, {"key": board}, user="mallory").refusal()
     unknown = subscribe(server, node_clients, {"key": "NOSUCH"}).refusal()
     assert f"board {board} not found" in hidden and "board NOSUCH not found" in unknown
+
+
+def test_a_revoked_role_ends_the_changes(
+    server: Server,
+    node_clients: Path,  # noqa: F811
+) -> None:
+    board = create_board(server)
+    grant = {"boardKey": board, "user": "carol", "role": "VIEWER"}
+    assert mutate(server, "grantRole", grant, "board { key }")["errors"] == []
+    story = create_story(server, board, "Seen by carol")
+    after = board_log(server, board)[-1][0]
+    carol = subscribe(server, node_clients, {"key": board, "after": after}, 2, user="carol")
+    move(server, story, "IN_PROGRESS")
+    assert carol.next()["story"]["key"] == story
+    assert mutate(server, "revokeRole", {"boardKey": board, "user": "carol"}, "board { key }")["errors"] == []
+    create_story(server, board, "Not for carol")
+    answer = carol.refusal()
+    assert f"board {board} not found" in answer and "StoryCreated" not in answer
