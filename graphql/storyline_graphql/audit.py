@@ -180,22 +180,35 @@ class AuditSubscription:
         reads = context.reads
         if await context.loaders.board.load(board_key) is None:
             raise board_not_found(board_key)
-        # The shared table has entries projected by any process: read it whenever the read models
-        # move (woken through PostgreSQL NOTIFY), and at least every POLL_SECONDS.
-        watch = context.runtime.watch
         last = await asyncio.to_thread(reads.last_audit_sequence)
-        criteria = AuditCriteria(board_key=board_key)
-        while True:
-            seen = watch.reached if watch else 0
-            pages = await asyncio.to_thread(
-                reads.audit_pages, ("board_key",), [(board_key,)], criteria, 100, Seek((last,))
-            )
-            entries = pages[(board_key,)]
+        async for row in board_entries(info, AuditCriteria(board_key=board_key), last):
+            yield AuditEntry.from_row(row)
+
+
+async def board_entries(info: Info, criteria: AuditCriteria, last: int) -> AsyncGenerator[Record, None]:
+    """The entries of ``criteria.board_key`` after sequence ``last``, in log order, without end: those
+    already recorded first, then each as it is projected, by any process."""
+    context = info.context
+    board_key = criteria.board_key
+    assert board_key is not None, "a live feed is of one board"
+    # The shared table has entries projected by any process: read it whenever the read models
+    # move (woken through PostgreSQL NOTIFY), and at least every POLL_SECONDS.
+    watch = context.runtime.watch
+    while True:
+        seen = watch.reached if watch else 0
+        pages = await asyncio.to_thread(
+            context.reads.audit_pages, ("board_key",), [(board_key,)], criteria, 100, Seek((last,))
+        )
+        entries = pages[(board_key,)]
+        if entries:
             # A token or role revoked while subscribed ends the subscription before anything more is sent.
-            if entries and not (await context.recheck()).can_read(board_key):
+            access = await context.recheck()
+            if not access.can_read(board_key):
                 raise board_not_found(board_key)
-            for row in entries:
-                last = row.sequence
-                yield AuditEntry.from_row(row)
-            if not entries:
-                await (watch.moved(seen, POLL_SECONDS) if watch else asyncio.sleep(POLL_SECONDS))
+            # What is loaded for these entries is loaded anew: as it is now, not as it was before.
+            context.start_reads(access)
+        for row in entries:
+            last = row.sequence
+            yield row
+        if not entries:
+            await (watch.moved(seen, POLL_SECONDS) if watch else asyncio.sleep(POLL_SECONDS))

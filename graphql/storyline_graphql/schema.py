@@ -28,6 +28,7 @@ from storyline_graphql.analytics import ANALYTICS_TYPES
 from storyline_graphql.audit import AuditQuery, AuditSubscription, audit_sequence, load_audit_entry
 from storyline_graphql.boards import BoardMutations, BoardQuery, load_board
 from storyline_graphql.calendars import CalendarMutations
+from storyline_graphql.changes import ChangeSubscription
 from storyline_graphql.common import Node
 from storyline_graphql.context import Context, Info
 from storyline_graphql.control.mutations import ControlMutations
@@ -97,7 +98,7 @@ Mutation = merge_types(
         WebhookMutations,
     ),
 )
-Subscription = merge_types("Subscription", (AuditSubscription,))
+Subscription = merge_types("Subscription", (AuditSubscription, ChangeSubscription))
 
 
 def is_unexpected(error: GraphQLError) -> bool:

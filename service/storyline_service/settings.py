@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     rate_window_seconds: int = 60
     # Objects one operation may ask for: each list multiplies by its page size (`first`).
     max_query_cost: int = 25_000
+    # Changes a resuming boardChanges subscription may replay; past it the client refetches instead.
+    max_replay_events: int = 1000
     # Optional: OpenID Connect access tokens (JWTs) are accepted too once an issuer is set.
     oidc_issuer: str | None = None
     oidc_audience: str | None = None

@@ -2,24 +2,13 @@
 // first event as one JSON line, then exits.
 // Usage: node subscribe.mjs <ws url> <token> <board key> < BoardEvents document
 import { readFileSync } from "node:fs";
-import { createClient } from "graphql-ws";
-import WebSocket from "ws";
+import { giveUpAfter, signedInClient } from "./ws-client.mjs";
 
 const [url, token, boardKey] = process.argv.slice(2);
 const query = readFileSync(0, "utf8");
 
-const client = createClient({
-  url,
-  webSocketImpl: WebSocket,
-  connectionParams: { Authorization: `Bearer ${token}` },
-  retryAttempts: 0,
-  on: { connected: () => console.log("connected") },
-});
-
-const timer = setTimeout(() => {
-  console.error("no event within 20 s");
-  process.exit(2);
-}, 20_000);
+const client = signedInClient(url, token);
+const timer = giveUpAfter(20, "event");
 
 try {
   const events = client.iterate({ query, operationName: "BoardEvents", variables: { boardKey } });
