@@ -6,10 +6,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from storyline_domain.errors import ValidationError
+from storyline_service.control import audit as control_audit  # noqa: F401  (adds its events' handlers)
 from storyline_service.projections.audit import AuditLog, event_type_of
 
 DESCRIPTIONS = {
     "BoardCreated": "A board was created with its columns.",
+    "BoardCalendarConfigured": "A board's working days, holidays or time zone were changed.",
+    "BoardBudgetSet": "A board's budget (amount, currency, cost basis and rate) was set or changed.",
+    "BoardStatusUpdatePublished": "A stakeholder status update was published, its figures frozen.",
+    "EpicTargetDateSet": "An epic's target date was set or moved, with its reason.",
+    "EpicHealthOverridden": "A manager overrode an epic's derived health, with a reason.",
+    "EpicHealthOverrideCleared": "An epic's health went back to the one derived from its forecast.",
+    "RiskCreated": "A risk was added to a board's register.",
+    "RiskUpdated": "A risk's title, description, probability, impact, owner or mitigation changed.",
+    "RiskStateChanged": "A risk moved between open, mitigating, closed and occurred.",
+    "RiskLinked": "A risk's linked stories or epics changed.",
     "BoardColumnsConfigured": "A board's workflow columns were changed.",
     "BoardRoleGranted": "A user was given a role on a board.",
     "BoardRoleRevoked": "A user's role on a board was taken away.",
