@@ -45,11 +45,12 @@ def test_stories_are_assigned_only_to_members(server: Server) -> None:
     assert "mallory is not a member" in error["message"]
 
     story = create_story(server, board, "T", assignee=" bob ")
-    assert server.head() == head + 2  # the story and its key: the refused creation recorded nothing
+    # The story, its key and its place on the board: the refused creation recorded nothing.
+    assert server.head() == head + 3
     assigned = mutate(server, "assignStory", {"storyKey": story, "assignee": "mallory"}, STORY)
     assert assigned["story"] is None
     assert [(e["code"], e["field"]) for e in assigned["errors"]] == [("VALIDATION", "assignee")]
-    assert server.head() == head + 2
+    assert server.head() == head + 3
 
     # The admin, anyone granted a role, and no one at all may be assigned.
     assert mutate(server, "assignStory", {"storyKey": story, "assignee": "alice"}, STORY)["story"][
