@@ -86,6 +86,7 @@ class JiraImport:
         self.text = TextCleaner()
         self.steps: list[Step] = []
         self.sprint_ids: dict[int, str] = {}  # Jira sprint id -> Storyline sprint id
+        self.assignees: set[str] = set()  # stories are assigned to board members only
 
     def actor(self, jira_user: str | None) -> str:
         return self.actors.get(jira_user or "", jira_user or IMPORTER)
@@ -110,7 +111,13 @@ class JiraImport:
             self._plan_sprint(sprint, schedule.get(sprint.id), issues)
         for issue in issues:
             self._plan_issue(issue, schedule)
+        # Everyone the history assigns work to joins the board with it ("board" sorts first).
+        for user in sorted(self.assignees):
+            self._step(first, CREATE_BOARD, f"member-{user}", IMPORTER, partial(self._add_member, user))
         return sorted(self.steps)
+
+    def _add_member(self, user: str, caller: Caller) -> Any:
+        return self.app.grant_role(caller, self.board, user, "MEMBER")
 
     def _schedule(self, sprints: list[JiraSprint]) -> dict[int, tuple[datetime, datetime | None]]:
         """When each started sprint runs in Storyline, which has one active sprint per board.
@@ -188,6 +195,8 @@ class JiraImport:
             "labels": [self.text.single_line(label, 50) for label in issue.labels],
         }
         assignee = self.actor(issue.assignee) if issue.assignee else None
+        if assignee:
+            self.assignees.add(assignee)
         if issue.changes:  # the history says who estimated and assigned, and when
             points = assignee = None
 
@@ -237,6 +246,8 @@ class JiraImport:
                 )
             elif name == "assignee":
                 user = self.actor(change.after_id or change.after) if change.after else None
+                if user:
+                    self.assignees.add(user)
                 self._step(
                     change.at, CHANGE, tag, author, partial(self._call, self.app.assign_story, key, user)
                 )
