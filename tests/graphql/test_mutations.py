@@ -302,7 +302,10 @@ def test_client_mutation_id_replays_the_first_result(server: Server) -> None:
 
 
 def test_occurred_at_backfills_history(server: Server) -> None:
-    key = create_board(server, occurredAt="2025-03-01T09:00:00+01:00")
+    # Backfilling a new board needs an admin token; alice, ADMIN on it, may then backfill its stories.
+    key = create_board(server, user="admin", occurredAt="2025-03-01T09:00:00+01:00")
+    grant = {"boardKey": key, "user": "alice", "role": "ADMIN"}
+    assert mutate(server, "grantRole", grant, "board { key }", user="admin")["errors"] == []
     story = create_story(server, key, "Imported", occurredAt="2025-03-02T10:00:00Z")
     succeed(
         server,
