@@ -239,6 +239,9 @@ class Storyline(Application[UUID]):
         def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
             story, board = self._story_on_board(story_key, caller, Role.MEMBER, expected_version)
             placement = load_placement(self, board, stamp)
+            if not story.archived and placement.spots.get(story.key, [story.column])[0] != story.column:
+                # Moved by another command after the story was read: decide again on both as they are.
+                raise RaceLost("someone else moved this story at the same moment; reload and try again")
             ranked = before is not None or after is not None
             rank = self._neighbour_ranks(story, placement, before, after) if ranked else None
             rules.move_story(board, placement, story, to_column, stamp, rank)

@@ -102,7 +102,8 @@ def test_a_graphql_ws_subscription_on_one_process_receives_writes_through_anothe
         process.stdin.close()
         assert process.stdout.readline().strip() == "connected", process.stderr and process.stderr.read()
         time.sleep(0.5)  # the subscription notes the end of the log when it starts
-        mutate(a, "assignStory", {"storyKey": story, "assignee": "carol"}, "story { key }")
+        assigned = mutate(a, "assignStory", {"storyKey": story, "assignee": "alice"}, "story { key }")
+        assert assigned["errors"] == []  # alice created the board: a member
         out = process.stdout.read()  # until the client exits: after its first event, or 20 s
         err = process.stderr.read() if process.stderr else ""
     assert process.returncode == 0, out + err
