@@ -33,6 +33,7 @@ from storyline_domain.errors import (
     ValidationError,
 )
 from storyline_domain.placement import Placement
+from storyline_domain.quota import BoardQuota, board_quota_id
 from storyline_domain.sprint import Sprint
 from storyline_domain.story import Story, clean_assignee, story_id
 from storyline_domain.text import check_text
@@ -96,6 +97,7 @@ class Storyline(Application[UUID]):
 
     # ----- boards -----
 
+    @retry_lost_race  # a lost race is for the key (taken on retry) or for the creator's quota
     def create_board(
         self, caller: Caller, key: str, name: str, columns: list[dict[str, Any]] | None = None
     ) -> str:
@@ -107,12 +109,20 @@ class Storyline(Application[UUID]):
                 key, name, None if columns is None else as_columns(columns), stamp, self.policy.limits
             )
             placement = Placement.create(board.key, board.columns, {}, stamp)
-            return board.key, [board, KeySequence.create(board.key, stamp), placement]
+            changed: list[StorylineAggregate] = [board, KeySequence.create(board.key, stamp), placement]
+            if not caller.superuser:  # admin tokens set up and import boards for everyone
+                quota = self._board_quota(caller.actor, stamp)
+                quota.count_board(board.key, stamp, self.policy.max_boards_per_user)
+                changed.append(quota)
+            return board.key, changed
 
+        return self._execute("createBoard", caller, dict(key=key, name=name, columns=columns), run)
+
+    def _board_quota(self, user: str, stamp: Stamp) -> BoardQuota:
         try:
-            return self._execute("createBoard", caller, dict(key=key, name=name, columns=columns), run)
-        except RaceLost:
-            raise ValidationError(f"board key {key} is taken", field="key") from None
+            return self._get(BoardQuota, board_quota_id(user), f"board quota of {user}")
+        except NotFoundError:
+            return BoardQuota.create(user, stamp)
 
     @retry_lost_race
     def configure_columns(

@@ -25,6 +25,7 @@ class Policy:
     limits: Limits = DEFAULT_LIMITS
     max_client_mutation_id_length: int = 200
     board_creators: BoardCreators = "anyone"
+    max_boards_per_user: int = 50
 
     def check_idempotency_key(self, key: str | None) -> None:
         if key is None:

@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     latest_date: date = date(2200, 12, 31)
     # Who may create boards: anyone signed in, or only admin tokens (STORYLINE_ADMIN_TOKEN, --admin).
     board_creators: Literal["anyone", "admins"] = "anyone"
+    # Boards one user may create; admin tokens (the bootstrap admin, importers' backfills) are not counted.
+    max_boards_per_user: int = 50
 
     # Webhooks: a URL that resolves to a loopback, private, link-local, multicast or reserved address
     # is refused unless this is set (it guards the network Storyline runs in).
@@ -92,7 +94,9 @@ class Settings(BaseSettings):
             earliest_date=self.earliest_date,
             latest_date=self.latest_date,
         )
-        return Policy(limits, self.max_client_mutation_id_length, self.board_creators)
+        return Policy(
+            limits, self.max_client_mutation_id_length, self.board_creators, self.max_boards_per_user
+        )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -145,7 +145,11 @@ def serve(
         env = {"STORYLINE_DATABASE_URL": url}
     runtime = bootstrap(settings, read_your_writes=False)
     # Limits far above what a test module does, unless the module asks for its own.
-    env |= {"STORYLINE_ADMIN_TOKEN": ADMIN_TOKEN, "STORYLINE_RATE_LIMIT": "1000000"}
+    env |= {
+        "STORYLINE_ADMIN_TOKEN": ADMIN_TOKEN,
+        "STORYLINE_RATE_LIMIT": "1000000",
+        "STORYLINE_MAX_BOARDS_PER_USER": "1000000",
+    }
     process, base_url = start_server(settings, {**env, **extra_env}, folder / "server.log")
     server = Server(base_url, settings, runtime, folder / "server.log")
     try:
