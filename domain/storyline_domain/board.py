@@ -21,6 +21,7 @@ BOARD_KEY = re.compile(r"^[A-Z]{2,10}$")
 COLUMN_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,29}$")
 KEPT_STORY_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,29}-[1-9][0-9]{0,9}$")
 NAMESPACE = uuid5(NAMESPACE_URL, "https://storyline.dev/ids")
+MAX_SUMMARY = 5000  # of a status update
 
 
 class StatusCategory(StrEnum):
@@ -323,7 +324,7 @@ class Board(StorylineAggregate):
         markdown: str,
         stamp: Stamp,
     ) -> None:
-        summary = clean_text(summary, "summary", max_length=5000, label="a summary")
+        summary = clean_text(summary, "summary", max_length=MAX_SUMMARY, label="a summary")
         self._record(
             self.StatusUpdatePublished,
             stamp,

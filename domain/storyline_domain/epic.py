@@ -22,8 +22,11 @@ def epic_id(key: str) -> UUID:
     return uuid5(NAMESPACE, f"epic/{key}")
 
 
+MAX_REASON = 1000  # of a target date's move or a health override
+
+
 def clean_reason(reason: str | None, field: str = "reason") -> str:
-    return clean_text(reason or "", field, max_length=1000, label="a reason")
+    return clean_text(reason or "", field, max_length=MAX_REASON, label="a reason")
 
 
 class Epic(StorylineAggregate):

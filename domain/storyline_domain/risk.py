@@ -26,6 +26,8 @@ TRANSITIONS: dict[str, set[str]] = {
     RiskState.CLOSED: {RiskState.OPEN},
 }
 EDITABLE_FIELDS = ("title", "description", "probability", "impact", "owner", "mitigation")
+MAX_DESCRIPTION = 5000
+MAX_NOTE = 1000  # owner, mitigation
 
 
 def risk_id(key: str) -> UUID:
@@ -56,9 +58,9 @@ def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
         elif field in ("probability", "impact"):
             cleaned[field] = check_rating(value, field)
         elif field == "description":
-            cleaned[field] = (value or "").strip()[:5000]
+            cleaned[field] = (value or "").strip()[:MAX_DESCRIPTION]
         elif field in ("owner", "mitigation"):
-            cleaned[field] = optional_text(value, field, 1000)
+            cleaned[field] = optional_text(value, field, MAX_NOTE)
         else:
             raise ValidationError(f"{field} cannot be edited", field=field)
     return cleaned

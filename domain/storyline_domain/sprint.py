@@ -21,6 +21,9 @@ class SprintState(StrEnum):
     CLOSED = "CLOSED"
 
 
+MAX_GOAL = 1000
+
+
 def check_dates(start_date: date, end_date: date, limits: Limits) -> None:
     limits.check_date(start_date, "startDate")
     limits.check_date(end_date, "endDate")
@@ -33,7 +36,7 @@ def check_dates(start_date: date, end_date: date, limits: Limits) -> None:
 def clean_goal(goal: str | None) -> str | None:
     if goal is None or not goal.strip():
         return None
-    return clean_text(goal, "goal", max_length=1000, label="a goal", multiline=True)
+    return clean_text(goal, "goal", max_length=MAX_GOAL, label="a goal", multiline=True)
 
 
 class Sprint(StorylineAggregate):

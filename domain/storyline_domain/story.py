@@ -34,6 +34,7 @@ class Priority(StrEnum):
 
 EDITABLE_FIELDS = ("title", "description", "type", "priority", "labels")
 MAX_DESCRIPTION = 20_000
+MAX_BLOCK_REASON = 500
 
 
 def story_id(key: str) -> UUID:
@@ -278,7 +279,7 @@ class Story(StorylineAggregate):
 
     def block(self, reason: str, stamp: Stamp) -> None:
         self.check_open()
-        reason = clean_text(reason, "reason", max_length=500, label="a reason")
+        reason = clean_text(reason, "reason", max_length=MAX_BLOCK_REASON, label="a reason")
         if self.blocked:
             raise InvalidTransitionError(f"{self.key} is already blocked", field="storyKey")
         self._record(self.Blocked, stamp, reason=reason)

@@ -49,6 +49,7 @@ class Server:
     log: Path
     clients: dict[str, httpx.Client] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=lambda: {"admin": ADMIN_TOKEN})
+    process: subprocess.Popen[bytes] | None = None
 
     @property
     def ws_url(self) -> str:
@@ -151,7 +152,7 @@ def serve(
         "STORYLINE_MAX_BOARDS_PER_USER": "1000000",
     }
     process, base_url = start_server(settings, {**env, **extra_env}, folder / "server.log")
-    server = Server(base_url, settings, runtime, folder / "server.log")
+    server = Server(base_url, settings, runtime, folder / "server.log", process=process)
     try:
         yield server
     finally:
