@@ -12,7 +12,7 @@ Long text counts too, one object per ``TEXT_CHARS_PER_OBJECT`` characters it may
 ``stories(first: 500) { edges { node { description } } }`` costs 1 + 1 + 500 + 500 * 40.
 Other leaves cost nothing, unless selected again under another alias: then each copy
 costs at least one. So counted, the largest response the cost limit admits is bounded
-(README, "Limits"). The rate limit charges objects only (``rate_units``).
+(README, "Configuration"). The rate limit charges objects only (``rate_units``).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The largest request the cost limit admits, on the largest data the limits allow, stays within a
-stated memory bound; one object more is refused before it runs (README, "Limits")."""
+stated memory bound; one object more is refused before it runs (README, "Configuration")."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from storyline_graphql.cost import list_bounds, query_cost, text_bounds
 from storyline_graphql.schema import MAX_ALIASES, build_schema
 from storyline_service.application import Caller
 from storyline_service.settings import Settings
+from tests.contract.documents import definitions
 from tests.graphql.conftest import Server, serve
 
-RSS_BOUND_MB = 512  # README, "Limits"
+RSS_BOUND_MB = 512  # README, "Configuration"
 MAX_PAGE = Settings().max_page_size
 BOARD = "BIG"
 WIDE = "😀"  # four bytes in UTF-8 and in a Python string: the most memory per character
@@ -98,6 +99,29 @@ def largest(nodes: str, leaf: str, settings: Settings) -> tuple[str, str]:
     each = cost(request(nodes, pages, copies, 1), settings) - empty
     rest = min(MAX_PAGE, (settings.max_query_cost - empty) // each)
     return request(nodes, pages, copies, rest), request(nodes, pages, copies, rest + 1)
+
+
+def test_long_text_costs_one_object_per_500_characters_it_may_hold() -> None:
+    settings = Settings()
+    page = '{ board(key: "X") { stories(first: 500) { edges { node { key NODE } } } } }'
+    assert cost(page.replace("NODE", "title"), settings) == 1 + 1 + 1 + 500
+    assert cost(page.replace("NODE", "description"), settings) == 1 + 1 + 1 + 500 + 500 * 40
+    assert cost(page.replace("NODE", "labels blockedReason"), settings) == 1 + 1 + 1 + 500 + 500 * 3
+    assert cost('{ story(key: "X-1") { description } }', Settings(max_page_size=10)) == 1 + 40
+    # Copies under other aliases count again, a short leaf at least one; the same key is one answer.
+    assert cost('{ story(key: "X-1") { title a: title b: title } }', settings) == 1 + 2
+    assert cost('{ story(key: "X-1") { a: description a: description } }', settings) == 1 + 40
+    assert cost('{ story(key: "X-1") { description a: description } }', settings) == 1 + 80
+
+
+def test_every_contract_operation_stays_far_below_the_cost_limit() -> None:
+    settings = Settings()
+    schema = schema_of(settings)
+    operations, fragments = definitions()
+    bounds, texts = list_bounds(settings), text_bounds(settings)
+    for name, operation in operations.items():
+        spent = query_cost(schema, operation, fragments, {}, settings.max_page_size, bounds, texts)
+        assert spent <= settings.max_query_cost / 2, name
 
 
 def test_the_largest_admitted_request_stays_within_the_memory_bound(server: Server) -> None:
