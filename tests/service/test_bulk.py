@@ -206,7 +206,7 @@ def test_sixteen_concurrent_bulk_creators_get_distinct_keys_and_ranks(runtime: R
     def create(writer: int) -> None:
         try:
             created.append(create_stories(app, ALICE, "PAY", [{"title": f"{writer}-{n}"} for n in range(5)]))
-        except BaseException as error:  # noqa: BLE001  (reported below)
+        except BaseException as error:
             failures.append(error)
 
     threads = [threading.Thread(target=create, args=(w,)) for w in range(16)]
