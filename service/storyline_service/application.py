@@ -34,6 +34,7 @@ from storyline_domain.errors import (
 )
 from storyline_domain.placement import Placement
 from storyline_domain.sprint import Sprint
+from storyline_domain.story import EDITABLE_FIELDS as STORY_EDITABLE_FIELDS
 from storyline_domain.story import Story, clean_assignee, story_id
 from storyline_domain.text import check_text
 from storyline_service.guards import BACKFILL_NEEDS_IMPORT, Policy
@@ -515,8 +516,7 @@ class Storyline(Application[UUID]):
         """A story from createStory's fields (None: the default), added to ``sprint`` if given."""
         if item["epic_key"] is not None:
             self._epic_of_board(item["epic_key"], creation.board.key)
-        fields = {name: item[name] for name in ("title", "type", "priority") if item.get(name) is not None}
-        fields |= {name: item[name] for name in ("description", "labels") if item.get(name) is not None}
+        fields = {name: item[name] for name in STORY_EDITABLE_FIELDS if item.get(name) is not None}
         story = creation.new_story(
             fields, item["points"], item["assignee"], item["epic_key"], stamp, self.policy.limits
         )

@@ -42,8 +42,6 @@ def each_item(
     for index, item in enumerate(items):
         try:
             check(index, item)
-        except ItemErrors:
-            raise
         except DomainError as error:
             own = error.field in own_fields
             at = f"{field}.{index}.{error.field}" if own else f"{field}.{index}"
