@@ -188,3 +188,13 @@ def test_archive_racing_story_commands_leaves_no_story_change_after_it(server: S
     types = [e["node"]["eventType"] for e in entries]
     after = types[types.index("BoardArchived") + 1 :]
     assert after == ["StoryBoardArchived"] * len(keys)
+
+
+def test_a_bulk_payload_costs_what_its_item_bound_allows() -> None:
+    from tests.graphql.test_auth import cost_of
+
+    query = """mutation { createStories(input: {boardKey: "PAY", stories: [{title: "T"}]}) {
+      stories { key epic { key } } errors { code } sprint { id } } }"""
+    # The mutation, its stories, an epic for each of up to STORYLINE_MAX_BULK_ITEMS (100)
+    # stories (not a page of 500), the errors and the sprint.
+    assert cost_of(query) == 1 + 1 + 100 + 1 + 1
