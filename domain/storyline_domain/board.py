@@ -126,6 +126,7 @@ class Board(StorylineAggregate):
     # Class-level defaults: snapshots taken before these existed restore without them.
     budget: Budget | None = None
     last_update_until: datetime | None = None
+    archived: bool = False
 
     def __init__(self, key: str, name: str, columns: list[Column], actor: str) -> None:
         self.key = key
@@ -213,6 +214,12 @@ class Board(StorylineAggregate):
         def apply(self, board: Board) -> None:
             board.last_update_until = self.until
 
+    class Archived(StorylineAggregate.Event):
+        """The board left the lists; its stories and sprints take no more changes."""
+
+        def apply(self, board: Board) -> None:
+            board.archived = True
+
     @classmethod
     def create(
         cls,
@@ -285,6 +292,14 @@ class Board(StorylineAggregate):
         admins = [name for name, role in self.roles.items() if role == Role.ADMIN.value]
         if admins == [user]:
             raise ValidationError(f"{user} is the last admin of {self.key}", field="user")
+
+    def check_not_archived(self, field: str) -> None:
+        if self.archived:
+            raise InvalidTransitionError(f"board {self.key} is archived; it takes no changes", field=field)
+
+    def archive(self, stamp: Stamp) -> None:
+        self.check_not_archived("boardKey")
+        self._record(self.Archived, stamp)
 
     def check_no_active_sprint(self) -> None:
         if self.active_sprint_id is not None:

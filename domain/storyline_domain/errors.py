@@ -36,3 +36,13 @@ class WipLimitError(DomainError):
 
 class ForbiddenError(DomainError):
     code = "FORBIDDEN"
+
+
+class ItemErrors(DomainError):
+    """Items of one bulk command broke rules: ``errors`` holds one error per failing item,
+    each naming its item's field (e.g. ``stories.3.title``). Nothing was recorded."""
+
+    def __init__(self, errors: list[DomainError]) -> None:
+        super().__init__(errors[0].message, errors[0].field)
+        self.code = errors[0].code
+        self.errors = errors

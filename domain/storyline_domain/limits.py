@@ -15,6 +15,7 @@ class Limits:
     max_labels: int = 20
     max_label_length: int = 50
     max_sprint_days: int = 56  # eight weeks
+    max_bulk_items: int = 100  # items of one bulk command (createStories, addStoriesToSprint)
     earliest_date: date = date(1970, 1, 1)
     latest_date: date = date(2200, 12, 31)
 

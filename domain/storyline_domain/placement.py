@@ -57,6 +57,8 @@ def check_rank_request(before: str | None, after: str | None) -> None:
 class Placement(StorylineAggregate):
     """Where a board's open stories are: the consistency boundary for rules that span them."""
 
+    archived = False  # class-level default: snapshots taken before archiving existed restore without it
+
     def __init__(self, board_key: str, limits: dict[str, int | None], spots: dict[str, Spot]) -> None:
         self.board_key = board_key
         self.limits = limits  # the board's columns and their WIP limits (None: no limit)
@@ -94,6 +96,10 @@ class Placement(StorylineAggregate):
 
         def apply(self, placement: Placement) -> None:
             del placement.spots[self.story_key]
+
+    class BoardArchived(StorylineAggregate.Event):
+        def apply(self, placement: Placement) -> None:
+            placement.archived = True
 
     class ColumnsChanged(StorylineAggregate.Event):
         limits: dict[str, int | None]
@@ -191,6 +197,13 @@ class Placement(StorylineAggregate):
 
     def archive(self, story_key: str, stamp: Stamp) -> None:
         self._record(self.StoryArchived, stamp, story_key=story_key)
+
+    def archive_board(self, stamp: Stamp) -> None:
+        """Ends the board's placement: every command that decided on an earlier version of it
+        (creating, moving, ranking, archiving stories) now loses its race."""
+        if self.archived:
+            raise InvalidTransitionError(f"board {self.board_key} is archived", field="boardKey")
+        self._record(self.BoardArchived, stamp)
 
     def configure(self, columns: list[Column], stamp: Stamp) -> None:
         """Takes the board's new columns; refuses to drop a column that holds stories

@@ -120,6 +120,8 @@ class Story(StorylineAggregate):
         self.blocked_reason: str | None = None
         self.archived = False
 
+    board_archived = False  # class-level default: older snapshots restore without it
+
     @property
     def blocked(self) -> bool:
         return self.blocked_reason is not None
@@ -195,6 +197,12 @@ class Story(StorylineAggregate):
     class Archived(StorylineAggregate.Event):
         def apply(self, story: Story) -> None:
             story.archived = True
+
+    class BoardArchived(StorylineAggregate.Event):
+        """The story's board was archived: the story keeps its history and takes no more changes."""
+
+        def apply(self, story: Story) -> None:
+            story.board_archived = True
 
     class EpicChanged(StorylineAggregate.Event):
         previous: str | None
@@ -293,6 +301,9 @@ class Story(StorylineAggregate):
     def archive(self, stamp: Stamp) -> None:
         self.check_open()
         self._record(self.Archived, stamp)
+
+    def note_board_archived(self, stamp: Stamp) -> None:
+        self._record(self.BoardArchived, stamp)
 
     def set_epic(self, epic_key: str | None, stamp: Stamp) -> None:
         self.check_open()

@@ -30,6 +30,7 @@ from storyline_graphql.enums import Role, SprintState, StatusCategory
 from storyline_graphql.members import BoardMembers
 from storyline_graphql.webhooks import BoardWebhooks
 from storyline_service.application import Caller
+from storyline_service.board_archive import archive_board
 from storyline_service.queries import BOARD_ORDER, AuditCriteria, Record, StoryCriteria
 
 if TYPE_CHECKING:
@@ -99,6 +100,13 @@ class Board(BoardControl, BoardAnalytics, BoardCalendar, BoardWebhooks, BoardMem
             version=row.version,
             active_sprint_id=row.active_sprint_id,
         )
+
+    @strawberry.field(
+        description="Archived boards are left out of `boards` unless asked for; they keep their history "
+        "and every query, but their stories and sprints take no more changes."
+    )
+    async def archived(self, info: Info) -> bool:
+        return await info.context.loaders.archived_board.load(self.key) is not None
 
     @strawberry.field(description="The workflow, in order.")
     async def columns(self, info: Info) -> list[Column]:
@@ -214,11 +222,14 @@ class BoardQuery:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
+        include_archived: Annotated[
+            bool, strawberry.argument(description="Archived boards too; by default they are left out.")
+        ] = False,
     ) -> Connection[Board]:
         reads, visible = info.context.reads, info.context.access.boards
         page = page_request(info, PageArgs(first, after, last, before), "board", BOARD_ORDER)
-        rows = await asyncio.to_thread(reads.boards, page.size + 1, page.seek, visible)
-        count = partial(asyncio.to_thread, reads.board_count, visible)
+        rows = await asyncio.to_thread(reads.boards, page.size + 1, page.seek, visible, include_archived)
+        count = partial(asyncio.to_thread, reads.board_count, visible, include_archived)
         return make_connection(rows, page, "board", BOARD_ORDER, Board.from_row, count)
 
     @strawberry.field(description='e.g. "PAY"; null when there is none the viewer has a role on.')
@@ -272,6 +283,11 @@ class RevokeRoleInput(MutationInput):
     user: str
 
 
+@strawberry.input
+class ArchiveBoardInput(MutationInput):
+    board_key: str
+
+
 @strawberry.type
 class BoardPayload:
     board: Board | None
@@ -317,4 +333,13 @@ class BoardMutations:
     async def revoke_role(self, info: Info, input: RevokeRoleInput) -> BoardPayload:
         return await board_payload(
             info, input, lambda caller: info.context.app.revoke_role(caller, input.board_key, input.user)
+        )
+
+    @strawberry.mutation(
+        description="ADMIN only. The board leaves `boards` (unless `includeArchived`) and keeps its "
+        "history; its stories and sprints take no more changes (INVALID_TRANSITION). Roles can still change."
+    )
+    async def archive_board(self, info: Info, input: ArchiveBoardInput) -> BoardPayload:
+        return await board_payload(
+            info, input, lambda caller: archive_board(info.context.app, caller, input.board_key)
         )

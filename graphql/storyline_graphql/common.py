@@ -16,7 +16,7 @@ import strawberry
 from strawberry.dataloader import DataLoader
 
 from graphql import GraphQLError
-from storyline_domain.errors import DomainError
+from storyline_domain.errors import DomainError, ItemErrors
 from storyline_graphql.context import Info
 from storyline_graphql.loaders import CountKey, Loaders, PageKey
 from storyline_service.application import Caller
@@ -164,6 +164,8 @@ async def run_command(
     try:
         # Commands block on the database; keep them off the event loop (one trip to a worker thread).
         result, access, row = await asyncio.to_thread(run)
+    except ItemErrors as error:  # a bulk command: one error per failing item
+        return None, [user_error(item) for item in error.errors]
     except DomainError as error:
         return None, [user_error(error)]
     except ReadModelsBehind as error:

@@ -162,6 +162,9 @@ def list_bounds(settings: Settings) -> dict[tuple[str, str], int]:
         ("FlowMetrics", "cumulativeFlow"): MAX_FLOW_DAYS + 1,
         ("AuditEntry", "changes"): CHANGED_FIELDS,
         **{(payload, "errors"): 1 for payload in PAYLOADS},  # a command breaks one rule
+        # ... but a bulk command answers one error per failing item, and one story per item.
+        ("CreateStoriesPayload", "errors"): settings.max_bulk_items,
+        ("CreateStoriesPayload", "stories"): settings.max_bulk_items,
     }
 
 

@@ -133,6 +133,8 @@ class Loaders:
         self.reads = reads
         on_board = partial(_on_board, access)
         self.columns: DataLoader[str, list[Record]] = listed(reads.columns_of)
+        # Of boards already loaded (so on boards `access` allows).
+        self.archived_board: DataLoader[str, Record | None] = by_key(reads.archived_boards)
         self.board: DataLoader[str, Record | None] = DataLoader(load_fn=partial(self._boards, access))
         self.story: DataLoader[str, Record | None] = by_key(reads.stories_by_key, on_board)
         self.sprint: DataLoader[str, Record | None] = by_key(reads.sprints_by_id, on_board)

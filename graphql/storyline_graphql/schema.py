@@ -27,6 +27,7 @@ from graphql import GraphQLError
 from storyline_graphql.analytics import ANALYTICS_TYPES
 from storyline_graphql.audit import AuditQuery, AuditSubscription, audit_sequence, load_audit_entry
 from storyline_graphql.boards import BoardMutations, BoardQuery, load_board
+from storyline_graphql.bulk import BulkMutations
 from storyline_graphql.calendars import CalendarMutations
 from storyline_graphql.changes import ChangeSubscription
 from storyline_graphql.common import Node
@@ -91,6 +92,7 @@ Mutation = merge_types(
     (
         BoardMutations,
         StoryMutations,
+        BulkMutations,
         EpicMutations,
         SprintMutations,
         CalendarMutations,

@@ -259,6 +259,10 @@ class CreateStoryInput(BackfillInput):
     points: float | None = None
     assignee: str | None = None
     epic_key: str | None = None
+    sprint_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Also adds the new story to this PLANNED or ACTIVE sprint of the board, in one change.",
+    )
 
 
 @strawberry.input(description="Fields left out or null stay as they are.")
@@ -361,6 +365,7 @@ class StoryMutations:
                 points=input.points,
                 assignee=input.assignee,
                 epic_key=input.epic_key,
+                sprint_id=input.sprint_id,
             )
 
         return await story_payload(info, input, command)

@@ -35,6 +35,7 @@ from storyline_domain.errors import (
 from storyline_domain.placement import Placement
 from storyline_domain.quota import BoardQuota, board_quota_id
 from storyline_domain.sprint import Sprint
+from storyline_domain.story import EDITABLE_FIELDS as STORY_EDITABLE_FIELDS
 from storyline_domain.story import Story, clean_assignee, story_id
 from storyline_domain.text import check_text
 from storyline_service.guards import BACKFILL_NEEDS_IMPORT, Policy
@@ -142,7 +143,7 @@ class Storyline(Application[UUID]):
 
     def grant_role(self, caller: Caller, board_key: str, user: str, role: str) -> str:
         def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
-            board = self._board(board_key, caller, Role.ADMIN)
+            board = self._board(board_key, caller, Role.ADMIN, archived_too=True)
             board.grant_role(user, Role(role), stamp)
             return board.key, [board]
 
@@ -150,7 +151,7 @@ class Storyline(Application[UUID]):
 
     def revoke_role(self, caller: Caller, board_key: str, user: str) -> str:
         def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
-            board = self._board(board_key, caller, Role.ADMIN)
+            board = self._board(board_key, caller, Role.ADMIN, archived_too=True)
             board.revoke_role(user, stamp)
             return board.key, [board]
 
@@ -171,9 +172,10 @@ class Storyline(Application[UUID]):
         points: float | None = None,
         assignee: str | None = None,
         epic_key: str | None = None,
+        sprint_id: str | None = None,
     ) -> str:
-        args = dict(
-            board_key=board_key,
+        """With ``sprint_id`` (a PLANNED or ACTIVE sprint of the board) also adds the story to it."""
+        item = dict(
             title=title,
             description=description,
             type=type,
@@ -183,19 +185,16 @@ class Storyline(Application[UUID]):
             assignee=assignee,
             epic_key=epic_key,
         )
+        args: dict[str, Any] = dict(board_key=board_key, **item)
+        if sprint_id is not None:  # fingerprints of commands without a sprint stay as they were
+            args["sprint_id"] = sprint_id
 
         def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
             board = self._board(board_key, caller, Role.MEMBER)
-            if epic_key is not None:
-                self._epic_of_board(epic_key, board_key)
+            sprint = self._sprint_for_new_stories(sprint_id, caller, board) if sprint_id else None
             creation = StoryCreation.on(self, board, stamp)
-            fields: dict[str, Any] = {"title": title, "type": type, "priority": priority}
-            if description is not None:
-                fields["description"] = description
-            if labels is not None:
-                fields["labels"] = labels
-            story = creation.new_story(fields, points, assignee, epic_key, stamp, self.policy.limits)
-            return story.key, creation.changed()
+            story = self._new_story(creation, item, sprint, stamp)
+            return story.key, [*creation.changed(), sprint] if sprint else creation.changed()
 
         return self._execute("createStory", caller, args, run)
 
@@ -504,11 +503,44 @@ class Storyline(Application[UUID]):
         if caller.occurred_at is not None and role != Role.ADMIN:
             raise ForbiddenError(BACKFILL_NEEDS_IMPORT, field="occurredAt")
 
-    def _board(self, key: str, caller: Caller, needed: Role, expected_version: int | None = None) -> Board:
+    def _board(
+        self,
+        key: str,
+        caller: Caller,
+        needed: Role,
+        expected_version: int | None = None,
+        *,
+        archived_too: bool = False,
+    ) -> Board:
+        """``archived_too``: the command may change an archived board (its roles); others are refused."""
         board = self._get(Board, board_id(key), f"board {key}", field="boardKey")
         self._authorize(caller, board, needed, not_found(f"board {key}", "boardKey"))
+        if not archived_too:
+            board.check_not_archived("boardKey")
         check_version(board, expected_version)
         return board
+
+    def _new_story(
+        self, creation: StoryCreation, item: dict[str, Any], sprint: Sprint | None, stamp: Stamp
+    ) -> Story:
+        """A story from createStory's fields (None: the default), added to ``sprint`` if given."""
+        if item["epic_key"] is not None:
+            self._epic_of_board(item["epic_key"], creation.board.key)
+        fields = {name: item[name] for name in STORY_EDITABLE_FIELDS if item.get(name) is not None}
+        story = creation.new_story(
+            fields, item["points"], item["assignee"], item["epic_key"], stamp, self.policy.limits
+        )
+        if sprint is not None:
+            rules.add_story_to_sprint(story, sprint, None, stamp)
+        return story
+
+    def _sprint_for_new_stories(self, sprint_id: str, caller: Caller, board: Board) -> Sprint:
+        """A PLANNED or ACTIVE sprint of ``board``, as addStoryToSprint would take it."""
+        sprint = self._sprint(sprint_id, caller, Role.MEMBER)
+        if sprint.board_key != board.key:  # said exactly as for a missing sprint
+            raise not_found("sprint", "sprintId")
+        sprint.check_open()
+        return sprint
 
     def _story(self, key: str, caller: Caller, needed: Role, expected_version: int | None = None) -> Story:
         return self._story_on_board(key, caller, needed, expected_version)[0]
@@ -520,6 +552,7 @@ class Storyline(Application[UUID]):
         story = self._get(Story, story_id(key), f"story {key}", field="storyKey")
         board = self._get(Board, board_id(story.board_key), story.board_key)
         self._authorize(caller, board, needed, not_found(f"story {key}", "storyKey"))
+        board.check_not_archived("storyKey")
         check_version(story, expected_version)
         if caller.occurred_at is not None and story.sprint_id is not None:
             # A story still attached to a closed sprint was done in it: its past is in those books.
@@ -532,6 +565,7 @@ class Storyline(Application[UUID]):
         sprint = self._get(Sprint, parse_uuid(sprint_id, "sprintId"), "sprint", field="sprintId")
         board = self._get(Board, board_id(sprint.board_key), sprint.board_key)
         self._authorize(caller, board, needed, not_found("sprint", "sprintId"))
+        board.check_not_archived("sprintId")
         check_version(sprint, expected_version)
         return sprint
 

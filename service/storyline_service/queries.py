@@ -35,6 +35,7 @@ from sqlalchemy.orm import Mapped
 from sqlmodel import SQLModel, col
 
 from storyline_service.readmodels import (
+    ArchivedBoardRow,
     AuditEntryRow,
     BoardRow,
     ColumnRow,
@@ -156,8 +157,12 @@ def _partition_filter(partition: Sequence[Attr], values: Sequence[tuple[Any, ...
     return or_(*(and_(*(a == v for a, v in zip(partition, value, strict=True))) for value in values))
 
 
-def _board_filter(keys: Sequence[str] | None) -> list[ColumnElement[bool]]:
-    return [] if keys is None else [col(BoardRow.key).in_(keys)]
+def _board_filter(keys: Sequence[str] | None, archived: bool = False) -> list[ColumnElement[bool]]:
+    """The boards in ``keys`` (all when None); archived ones only if ``archived``."""
+    found: list[ColumnElement[bool]] = [] if keys is None else [col(BoardRow.key).in_(keys)]
+    if not archived:
+        found.append(col(BoardRow.key).not_in(select(col(ArchivedBoardRow.board_key))))
+    return found
 
 
 class Reads:
@@ -236,13 +241,15 @@ class Reads:
 
     # ----- boards -----
 
-    def boards(self, limit: int, seek: Seek, keys: Sequence[str] | None = None) -> list[Record]:
-        """By key; only the boards in ``keys``, unless it is None."""
-        page = self._pages(BoardRow, [], [()], _board_filter(keys), BOARD_ORDER, limit, seek)
+    def boards(
+        self, limit: int, seek: Seek, keys: Sequence[str] | None = None, archived: bool = False
+    ) -> list[Record]:
+        """By key; only the boards in ``keys``, unless it is None; archived ones only if ``archived``."""
+        page = self._pages(BoardRow, [], [()], _board_filter(keys, archived), BOARD_ORDER, limit, seek)
         return page[()]
 
-    def board_count(self, keys: Sequence[str] | None = None) -> int:
-        query = select(func.count()).select_from(BoardRow).where(*_board_filter(keys))
+    def board_count(self, keys: Sequence[str] | None = None, archived: bool = False) -> int:
+        query = select(func.count()).select_from(BoardRow).where(*_board_filter(keys, archived))
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
@@ -258,6 +265,10 @@ class Reads:
         return {
             row.key: row for row in self._rows(select(table_of(BoardRow)).where(col(BoardRow.key).in_(keys)))
         }
+
+    def archived_boards(self, keys: Sequence[str]) -> dict[str, Record]:
+        table = table_of(ArchivedBoardRow)
+        return {row.board_key: row for row in self._rows(select(table).where(table.c.board_key.in_(keys)))}
 
     def columns_of(self, board_keys: Sequence[str]) -> dict[str, list[Record]]:
         columns: dict[str, list[Record]] = {key: [] for key in board_keys}

@@ -67,6 +67,15 @@ class BoardRow(SQLModel, table=True):
     updated_at: datetime = utc_datetime()
 
 
+class ArchivedBoardRow(SQLModel, table=True):
+    """Boards archived: they leave the lists (a table of its own, so that databases
+    recorded before archiving existed gain it as they start)."""
+
+    __tablename__ = "archived_boards"
+    board_key: str = Field(primary_key=True)
+    archived_at: datetime = utc_datetime()
+
+
 class ColumnRow(SQLModel, table=True):
     __tablename__ = "board_columns"
     board_key: str = Field(primary_key=True)

@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     max_label_length: int = 50
     max_client_mutation_id_length: int = 200
     max_sprint_days: int = 56
+    max_bulk_items: int = 100
     earliest_date: date = date(1970, 1, 1)
     latest_date: date = date(2200, 12, 31)
     # Who may create boards: anyone signed in, or only admin tokens (STORYLINE_ADMIN_TOKEN, --admin).
@@ -91,6 +92,7 @@ class Settings(BaseSettings):
             max_labels=self.max_labels_per_story,
             max_label_length=self.max_label_length,
             max_sprint_days=self.max_sprint_days,
+            max_bulk_items=self.max_bulk_items,
             earliest_date=self.earliest_date,
             latest_date=self.latest_date,
         )

@@ -68,8 +68,9 @@ class Scenario:
         self.schema = served_schema(client)
         self.calls: dict[str, Call] = {}
 
-    def call(self, name: str, operation: str, variables: dict[str, Any]) -> Any:
-        """Runs an operation unless the server lacks a field it uses; returns its data (None if pending)."""
+    def call(self, name: str, operation: str, variables: dict[str, Any], client: Client | None = None) -> Any:
+        """Runs an operation (as the admin, or as ``client``'s user) unless the server lacks a field
+        it uses; returns its data (None if pending)."""
         assert name not in self.calls, f"two examples named {name}"
         call = Call(name, operation, variables)
         self.calls[name] = call
@@ -78,7 +79,7 @@ class Scenario:
         assert not unexpected, f"{operation} uses what the server does not serve: {sorted(unexpected)}"
         if call.missing:
             return None
-        call.response = self.client.send(operation, variables)
+        call.response = (client or self.client).send(operation, variables)
         return call.data
 
 
@@ -170,7 +171,25 @@ def run(server: DemoServer) -> dict[str, Call]:
         subscription.variables, lambda: bob.data("AssignStory", reassign)
     )
     s.calls[subscription.name] = subscription
+    bulk(s, planned["id"], last, bob)
     return s.calls
+
+
+def bulk(s: Scenario, sprint_id: str, backlog_story: str, member: Client) -> None:
+    """Stories created straight into the (now active) sprint, one more story added to it, and the
+    refusals: one error per failing item, and archiving by someone who is not ADMIN."""
+    stories = [
+        {"title": "Pay with coupons", "points": 3, "labels": ["checkout"]},
+        {"title": "Gift card balance", "type": "TASK", "assignee": "carol"},
+    ]
+    created = {"boardKey": BOARD, "stories": stories, "sprintId": sprint_id, "clientMutationId": "bulk-1"}
+    s.call("CreateStories", "CreateStories", {"input": created})
+    refused = [{"title": "Fine"}, {"title": " "}, {"title": "Too many points", "points": 5000}]
+    s.call("CreateStories-refused", "CreateStories", {"input": {"boardKey": BOARD, "stories": refused}})
+    added = {"sprintId": sprint_id, "storyKeys": [backlog_story]}
+    s.call("AddStoriesToSprint", "AddStoriesToSprint", {"input": added})
+    s.call("Boards", "Boards", {"includeArchived": True})
+    s.call("ArchiveBoard-refused", "ArchiveBoard", {"input": {"boardKey": BOARD}}, member)
 
 
 def project_control(s: Scenario) -> None:

@@ -55,6 +55,8 @@ NEEDED = {
     "budget": {"Budget", "SetBudget"},
     "risk register": {"RiskRegister", "RiskDetail", "CreateRisk", "UpdateRisk", "SetRiskState", "LinkRisk"},
     "status draft and publishing": {"StatusDraft", "PublishStatusUpdate", "StatusUpdates"},
+    "bulk creation and planning": {"CreateStories", "AddStoriesToSprint"},
+    "boards and archiving": {"Boards", "ArchiveBoard"},
 }
 
 
@@ -389,6 +391,27 @@ def test_sprint_review_is_the_report_and_the_burndown_in_one_trip(calls: dict[st
     review = ran(calls, "SprintReview")["sprint"]
     assert review["burndown"] == ran(calls, "SprintBurndown")["sprint"]["burndown"]
     assert review["report"]["committedCount"] > 0
+
+
+def test_bulk_creation_joins_the_sprint_and_refuses_item_by_item(calls: dict[str, Call]) -> None:
+    created = calls["CreateStories"].data["createStories"]
+    assert created["errors"] == [] and created["clientMutationId"] == "bulk-1"
+    assert [story["title"] for story in created["stories"]] == ["Pay with coupons", "Gift card balance"]
+    keys = [story["key"] for story in created["stories"]]
+    ranks = [story["rank"] for story in created["stories"]]
+    assert ranks == sorted(ranks) and created["sprint"]["state"] == "ACTIVE"
+    refused = calls["CreateStories-refused"].data["createStories"]
+    assert refused["stories"] == [] and refused["sprint"] is None
+    assert [(e["code"], e["field"]) for e in refused["errors"]] == [
+        ("VALIDATION", "stories.1.title"),
+        ("VALIDATION", "stories.2.points"),
+    ]
+    added = calls["AddStoriesToSprint"].data["addStoriesToSprint"]
+    assert added["errors"] == [] and [story["key"] for story in added["stories"]] not in ([], keys)
+    boards = calls["Boards"].data["boards"]["edges"]
+    assert [(edge["node"]["key"], edge["node"]["archived"]) for edge in boards] == [(BOARD, False)]
+    archive = calls["ArchiveBoard-refused"].data["archiveBoard"]
+    assert archive["board"] is None and [e["code"] for e in archive["errors"]] == ["FORBIDDEN"]
 
 
 def test_every_node_is_selected_with_its_id() -> None:

@@ -143,6 +143,17 @@ CASES = {
         Case("updateSprint", "MANAGER", lambda b: {"sprintId": b.sprint(), "name": "Renamed"}),
         Case("addStoryToSprint", "MEMBER", lambda b: {"sprintId": b.sprint(), "storyKey": b.story()}),
         Case("removeStoryFromSprint", "MEMBER", lambda b: b.sprint_with_story()),
+        Case(
+            "createStories",
+            "MEMBER",
+            lambda b: {
+                "boardKey": b.key,
+                "stories": [{"title": "A"}, {"title": "B"}],
+                "sprintId": b.sprint(),
+            },
+        ),
+        Case("addStoriesToSprint", "MEMBER", lambda b: {"sprintId": b.sprint(), "storyKeys": [b.story()]}),
+        Case("archiveBoard", "ADMIN", lambda b: {"boardKey": b.key}),
         Case("startSprint", "MANAGER", lambda b: {"sprintId": b.sprint()}),
         Case("completeSprint", "MANAGER", lambda b: {"sprintId": b.sprint(active=True)}),
         # Project control: MANAGER and above.
@@ -190,8 +201,11 @@ def payload_field(mutation: str) -> str:
         "grantRole",
         "revokeRole",
         "setBudget",
+        "archiveBoard",
     ):
         return "board"
+    if mutation == "createStories":
+        return "sprint"
     if mutation in ("createEpic", "setEpicTargetDate", "setEpicHealth"):
         return "epic"
     if "Risk" in mutation:
@@ -292,7 +306,7 @@ ROOT_QUERIES = f"""query($board: String!, $story: String!, $sprint: ID!, {NODE_V
   sprint(id: $sprint) {{ id stories {{ totalCount }} }}
   auditLog(filter: {{boardKey: $board}}) {{ totalCount }}
   everything: auditLog(first: 500) {{ edges {{ node {{ boardKey }} }} }}
-  boards(first: 500) {{ edges {{ node {{ key }} }} }}
+  boards(first: 500, includeArchived: true) {{ edges {{ node {{ key }} }} }}
   viewer {{ name roles {{ boardKey role }} }}
   {NODES}
 }}"""

@@ -48,6 +48,7 @@ class World:
     story: str
     other: str  # another story on the board, to rank against
     spare: str  # archived by archiveStory's base input, so the others stay open
+    spare_board: str  # archived by archiveBoard's base input, so the board above stays open
     epic: str
     sprint: str
     next_sprint: str
@@ -68,6 +69,16 @@ BASE_INPUTS: dict[str, Callable[[World], dict[str, Any]]] = {
         "assignee": "bob",
         "epicKey": w.epic,
     },
+    "createStories": lambda w: {
+        "boardKey": w.board,
+        "sprintId": w.next_sprint,
+        "stories": [
+            {"title": "T", "description": "D", "labels": ["l"], "assignee": "bob", "epicKey": w.epic},
+            {"title": "U"},
+        ],
+    },
+    "addStoriesToSprint": lambda w: {"sprintId": w.next_sprint, "storyKeys": [w.other]},
+    "archiveBoard": lambda w: {"boardKey": w.spare_board},
     "updateStory": lambda w: {"storyKey": w.story, "title": "T", "description": "D", "labels": ["l"]},
     "estimateStory": lambda w: {"storyKey": w.story, "points": 3},
     "assignStory": lambda w: {"storyKey": w.story, "assignee": "bob"},
@@ -202,6 +213,7 @@ def world(server: Server) -> World:
         story=create_story(server, board),
         other=create_story(server, board),
         spare=create_story(server, board),
+        spare_board=create_board(server),
         epic=epic,
         sprint=sprint("S1"),
         next_sprint=sprint("S2"),

@@ -19,6 +19,9 @@ SELECTION = {
     "createSprint": "sprint { id }",
     "updateSprint": "sprint { id }",
     "addStoryToSprint": "sprint { id }",
+    "addStoriesToSprint": "sprint { id }",
+    "createStories": "sprint { id }",
+    "archiveBoard": "board { key }",
     "removeStoryFromSprint": "sprint { id }",
     "startSprint": "sprint { id }",
     "completeSprint": "sprint { id }",
@@ -324,6 +327,69 @@ CASES: dict[str, Case] = {
     ),
     "updateSprint ends before it starts": Case(
         "updateSprint", sprint(PLANNED, endDate="2025-01-01"), "VALIDATION", "endDate"
+    ),
+    "createStory into a closed sprint": Case(
+        "createStory",
+        lambda w: {"boardKey": w.board, "title": "T", "sprintId": w.closed_sprint},
+        "INVALID_TRANSITION",
+        "sprintId",
+    ),
+    "createStory into another board's sprint": Case(
+        "createStory",
+        lambda w: {"boardKey": w.other_board, "title": "T", "sprintId": w.planned_sprint},
+        "NOT_FOUND",
+        "sprintId",
+    ),
+    "createStories blank title": Case(
+        "createStories",
+        lambda w: {"boardKey": w.board, "stories": [{"title": "Fine"}, {"title": " "}]},
+        "VALIDATION",
+        "stories.1.title",
+    ),
+    "createStories no stories": Case(
+        "createStories", lambda w: {"boardKey": w.board, "stories": []}, "VALIDATION", "stories"
+    ),
+    "createStories unknown epic": Case(
+        "createStories",
+        lambda w: {"boardKey": w.board, "stories": [{"title": "T", "epicKey": w.other_epic}]},
+        "NOT_FOUND",
+        "stories.0.epicKey",
+    ),
+    "createStories into a closed sprint": Case(
+        "createStories",
+        lambda w: {"boardKey": w.board, "stories": [{"title": "T"}], "sprintId": w.closed_sprint},
+        "INVALID_TRANSITION",
+        "sprintId",
+    ),
+    "createStories by a viewer": Case(
+        "createStories", lambda w: {"boardKey": w.board, "stories": [{"title": "T"}]}, "FORBIDDEN", user="vic"
+    ),
+    "addStoriesToSprint archived story": Case(
+        "addStoriesToSprint",
+        lambda w: {"sprintId": w.planned_sprint, "storyKeys": [w.archived]},
+        "INVALID_TRANSITION",
+        "storyKeys.0",
+    ),
+    "addStoriesToSprint given twice": Case(
+        "addStoriesToSprint",
+        lambda w: {"sprintId": w.planned_sprint, "storyKeys": [w.blocked, w.blocked]},
+        "VALIDATION",
+        "storyKeys.1",
+    ),
+    "addStoriesToSprint closed sprint": Case(
+        "addStoriesToSprint",
+        lambda w: {"sprintId": w.closed_sprint, "storyKeys": [w.blocked]},
+        "INVALID_TRANSITION",
+        "sprintId",
+    ),
+    "addStoriesToSprint unknown sprint": Case(
+        "addStoriesToSprint", lambda w: {"sprintId": MISSING_SPRINT, "storyKeys": [w.blocked]}, "NOT_FOUND"
+    ),
+    "archiveBoard by a member": Case(
+        "archiveBoard", lambda w: {"boardKey": w.board}, "FORBIDDEN", user="bob"
+    ),
+    "archiveBoard unknown board": Case(
+        "archiveBoard", lambda w: {"boardKey": "NOSUCH"}, "NOT_FOUND", "boardKey"
     ),
     "addStoryToSprint already in it": Case(
         "addStoryToSprint",

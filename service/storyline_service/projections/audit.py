@@ -190,6 +190,12 @@ class AuditLog(Projection):
             )
         self._write(conn, event, position, name, summary, changes, sprint_id=event.sprint_id)
 
+    @on(Board.Archived)
+    def board_archived(self, conn: Connection, event: Board.Archived, position: int) -> None:
+        name = self._name(conn, event.originator_id)
+        summary = f"archived board {name['key']}"
+        self._write(conn, event, position, name, summary, [change("archived", False, True)])
+
     # ----- stories -----
 
     @on(Story.Created)
@@ -248,6 +254,8 @@ class AuditLog(Projection):
                 changes, summary = [change("blocked", event.reason, None)], f"unblocked {key}"
             case Story.Archived():
                 changes, summary = [change("archived", False, True)], f"archived {key}"
+            case Story.BoardArchived():
+                changes, summary = [], f"closed {key} with its archived board"
             case Story.EpicChanged():
                 changes = [change("epic", event.previous, event.epic_key)]
                 summary = (

@@ -50,6 +50,8 @@ def story_changes(event: Any) -> dict[str, Any]:
             return {"epic_key": event.epic_key}
         case Story.SprintChanged():
             return {"sprint_id": str(event.sprint_id) if event.sprint_id else None}
+        case Story.BoardArchived():
+            return {}  # a new version only: the board's archive is kept with the board
     raise TypeError(f"not a story change: {type(event).__name__}")
 
 
@@ -64,4 +66,5 @@ STORY_CHANGES = (
     Story.Archived,
     Story.EpicChanged,
     Story.SprintChanged,
+    Story.BoardArchived,
 )

@@ -13,13 +13,24 @@ from storyline_domain.story import Story
 from storyline_service.projections.base import Projection, RowBuffer, collect_handlers, on
 from storyline_service.projections.changes import STORY_CHANGES, story_changes, story_created_fields
 from storyline_service.projections.invariants import broken_invariants
-from storyline_service.readmodels import BoardRow, ColumnRow, EpicRow, RoleRow, SprintRow, StoryRow, table_of
+from storyline_service.readmodels import (
+    ArchivedBoardRow,
+    BoardRow,
+    ColumnRow,
+    EpicRow,
+    RoleRow,
+    SprintRow,
+    StoryRow,
+    table_of,
+)
 
 
 @collect_handlers
 class CurrentState(Projection):
     name = "current"
-    tables = [table_of(m) for m in (BoardRow, ColumnRow, RoleRow, StoryRow, SprintRow, EpicRow)]
+    tables = [
+        table_of(m) for m in (BoardRow, ColumnRow, RoleRow, StoryRow, SprintRow, EpicRow, ArchivedBoardRow)
+    ]
 
     def broken_invariants(self, conn: Connection) -> list[str]:
         return broken_invariants(conn, self.t)
@@ -110,6 +121,12 @@ class CurrentState(Projection):
     @on(Board.SprintDeactivated)
     def sprint_deactivated(self, conn: Connection, event: Board.SprintDeactivated, position: int) -> None:
         self._touch_board(event, active_sprint_id=None)
+
+    @on(Board.Archived)
+    def board_archived(self, conn: Connection, event: Board.Archived, position: int) -> None:
+        key = self._board_key(conn, event)
+        conn.execute(insert(self.t["archived_boards"]).values(board_key=key, archived_at=event.occurred_at))
+        self._touch_board(event)
 
     # ----- stories -----
 
