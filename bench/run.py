@@ -28,7 +28,7 @@ import psycopg
 from bench import baselines, pgcopy, scenarios
 from bench.data import Shape, Summary, generate
 from bench.measure import OUT, Latency, Report, alternating, back_to_back, concurrently, paired, rate
-from bench.server import projector, serve, web_problem
+from bench.server import Server, projector, serve, web_problem
 from storyline_service.bootstrap import Runtime, bootstrap
 from storyline_service.settings import Settings
 
@@ -251,9 +251,25 @@ class Bench:
 
     def scaled_out_moves(self, settings: Settings, token: str, board: scenarios.WriteBoard) -> None:
         """8 HTTP clients through two API processes (`serve --no-projector`) and a projector worker,
-        against one client through the same processes, in alternating slices."""
+        against one client through the same processes, in alternating slices: first all on the
+        write board, where every move contends for the board's placement; then each client on a
+        board of its own, as 8 teams would be."""
         clients = 8
-        shares = [board.keys[n::clients] for n in range(clients)]
+        with runtime_of(settings, read_your_writes=False) as runtime:
+            spread = scenarios.write_boards(runtime.app, clients, self.sizes.write_stories // clients)
+        shapes = {
+            "write.move_story.http.8_clients": (
+                board,
+                [board.keys[n::clients] for n in range(clients)],
+                "one board (every move contends for its placement)",
+            ),
+            "write.move_story.http.8_clients.8_boards": (
+                spread,
+                [spread.keys[n::clients] for n in range(clients)],
+                "a board of its own for each client",
+            ),
+        }
+        figures: dict[str, tuple[float, float]] = {}
         try:
             with ExitStack() as stack:
                 stack.enter_context(projector(settings, self.tmp / "projector.log"))
@@ -261,37 +277,46 @@ class Bench:
                     stack.enter_context(serve(settings, self.tmp / f"api-{n}.log", token, "--no-projector"))
                     for n in range(2)
                 ]
-
-                def move(n: int, index: int, keys: list[str] | None = None) -> None:
-                    key, target = board.next_move(index, keys)
-                    result = servers[n % 2].graphql(scenarios.MOVE_STORY, {"key": key, "to": target})
-                    if result["moveStory"]["errors"]:
-                        raise RuntimeError(f"moveStory refused: {result['moveStory']['errors']}")
-
-                def client(n: int, stop: Any) -> int:
-                    moves = 0
-                    while not stop.is_set():
-                        move(n, moves, shares[n])
-                        moves += 1
-                    return moves
-
-                one, many = alternating(
-                    back_to_back(lambda index: move(index, index)),
-                    lambda seconds: concurrently(clients, seconds, client),
-                    self.sizes.write_seconds,
-                )
+                for metric, (moved, shares, _) in shapes.items():
+                    figures[metric] = self.moves_through(servers, moved, shares)
         except RuntimeError as error:  # report it and go on with the other figures
             self.report.note(f"write.move_story.http.8_clients failed: {error}", backend="postgres")
-            return
-        self.report.emit(
-            "write.move_story.http.8_clients",
-            many,
-            "commands/s",
-            baseline=one,
-            backend="postgres",
-            target="ratio >= 2.5",
-            note="8 HTTP clients, different stories, through 2 API processes (serve --no-projector) and"
-            " a projector worker; baseline: one client through the same processes, alternating",
+        for metric, (one, many) in figures.items():
+            self.report.emit(
+                metric,
+                many,
+                "commands/s",
+                baseline=one,
+                backend="postgres",
+                target="ratio >= 2.5",
+                note=f"8 HTTP clients, different stories, {shapes[metric][2]}, through 2 API processes"
+                " (serve --no-projector) and a projector worker; baseline: one client moving the same"
+                " stories through the same processes, alternating",
+            )
+
+    def moves_through(
+        self, servers: list[Server], board: scenarios.WriteBoard, shares: list[list[str]]
+    ) -> tuple[float, float]:
+        """(one client, len(shares) clients) moves per second, in alternating slices; client n moves
+        the stories of ``shares[n]`` through ``servers[n % len(servers)]``."""
+
+        def move(n: int, index: int, keys: list[str] | None = None) -> None:
+            key, target = board.next_move(index, keys)
+            result = servers[n % len(servers)].graphql(scenarios.MOVE_STORY, {"key": key, "to": target})
+            if result["moveStory"]["errors"]:
+                raise RuntimeError(f"moveStory refused: {result['moveStory']['errors']}")
+
+        def client(n: int, stop: Any) -> int:
+            moves = 0
+            while not stop.is_set():
+                move(n, moves, shares[n])
+                moves += 1
+            return moves
+
+        return alternating(
+            back_to_back(lambda index: move(index, index)),
+            lambda seconds: concurrently(len(shares), seconds, client),
+            self.sizes.write_seconds,
         )
 
     # reads

@@ -154,6 +154,14 @@ def write_board(app: Storyline, stories: int, board: str = "WRITE") -> WriteBoar
     return WriteBoard(keys, dict.fromkeys(keys, "TODO"))
 
 
+def write_boards(app: Storyline, boards: int, stories: int) -> WriteBoard:
+    """``boards`` boards (WRITEA, WRITEB, …) of ``stories`` stories each, as one WriteBoard: board
+    n's stories are ``keys[n::boards]``."""
+    shares = [write_board(app, stories, f"WRITE{chr(ord('A') + n)}").keys for n in range(boards)]
+    keys = [key for row in zip(*shares, strict=True) for key in row]
+    return WriteBoard(keys, dict.fromkeys(keys, "TODO"))
+
+
 def move_direct(app: Storyline, board: WriteBoard) -> Callable[[int], object]:
     """moveStory called on the application, as the GraphQL resolver does (not a superuser)."""
 

@@ -39,7 +39,7 @@ from storyline_domain.story import EDITABLE_FIELDS as STORY_EDITABLE_FIELDS
 from storyline_domain.story import Story, clean_assignee, story_id
 from storyline_domain.text import check_text
 from storyline_service.guards import BACKFILL_NEEDS_IMPORT, Policy
-from storyline_service.placing import StoryCreation, load_placement
+from storyline_service.placing import TURNS, StoryCreation, load_placement
 from storyline_service.receipts import CommandReceipt, receipt_id
 
 A = TypeVar("A", bound=StorylineAggregate)
@@ -444,16 +444,17 @@ class Storyline(Application[UUID]):
         receipt = self._receipt(caller)
         if receipt is not None:
             return receipt.replay(command, fingerprint)
-        result, changed = run(stamp)
-        if caller.idempotency_key is not None:
-            changed.append(CommandReceipt.create(command, fingerprint, result, stamp))
-        try:
-            recordings = self.save(*changed)
-        except RecordConflictError:
-            receipt = self._receipt(caller)
-            if receipt is not None:
-                return receipt.replay(command, fingerprint)
-            raise RaceLost("someone else changed this at the same moment; reload and try again") from None
+        with TURNS.command():
+            result, changed = run(stamp)
+            if caller.idempotency_key is not None:
+                changed.append(CommandReceipt.create(command, fingerprint, result, stamp))
+            try:
+                recordings = self.save(*changed)
+            except RecordConflictError:
+                receipt = self._receipt(caller)
+                if receipt is not None:
+                    return receipt.replay(command, fingerprint)
+                raise RaceLost("someone else changed this at the same moment; reload and try again") from None
         if recordings and self.on_recorded is not None:
             self.on_recorded(recordings[-1].notification.id)
         return result

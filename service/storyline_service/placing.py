@@ -9,11 +9,17 @@ insert of a key wait for the first and then fail. Either way two commands that
 decided on the same version of the placement cannot both commit; the loser gets
 ``RecordConflictError`` (``RaceLost``), is retried on the new state, and is
 refused there if the rule no longer allows it. Read models play no part.
+
+Within one process, such commands on one board also take turns (``TURNS``), so
+that they do not lose to each other and start over; that is only a queue in
+front of the event store, which still decides.
 """
 
 from __future__ import annotations
 
-from contextlib import suppress
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 from uuid import UUID
@@ -31,8 +37,50 @@ from storyline_domain.story import Story, story_id
 A = TypeVar("A", bound=StorylineAggregate)
 
 
+class Turns:
+    """Commands that change one board's placement take turns within a process.
+
+    Without turns, concurrent commands on one board decide on the same version of its
+    placement, and all but one lose at commit and start over: work thrown away, more of
+    it the more writers. A command takes its board's turn when it loads the placement
+    and gives it up once its events are saved (before waiting for the read models).
+    Only a queue: between processes, and after ``wait_seconds``, the event store decides."""
+
+    def __init__(self, stripes: int = 1024, wait_seconds: float = 5.0) -> None:
+        self.locks = [threading.Lock() for _ in range(stripes)]  # boards share a lock per stripe
+        self.wait_seconds = wait_seconds
+        self.local = threading.local()  # per thread: commands entered, the turn held
+
+    @contextmanager
+    def command(self) -> Iterator[None]:
+        """One command's span; a turn taken within it is given up when the outermost span ends."""
+        depth = getattr(self.local, "depth", 0)
+        self.local.depth = depth + 1
+        try:
+            yield
+        finally:
+            self.local.depth = depth
+            held = getattr(self.local, "held", None)
+            if depth == 0 and held is not None:
+                self.local.held = None
+                held.release()
+
+    def take(self, board_key: str) -> None:
+        """Waits for the board's turn, within a command that holds no turn yet; else does nothing."""
+        if not getattr(self.local, "depth", 0) or getattr(self.local, "held", None) is not None:
+            return
+        lock = self.locks[hash(board_key) % len(self.locks)]
+        if lock.acquire(timeout=self.wait_seconds):
+            self.local.held = lock
+
+
+TURNS = Turns()
+
+
 def load_placement(app: Application[UUID], board: Board, stamp: Stamp) -> Placement:
-    """The board's placement, derived and saved first if the board was recorded without one."""
+    """The board's placement, derived and saved first if the board was recorded without one;
+    takes the board's turn first (see ``Turns``)."""
+    TURNS.take(board.key)
     try:
         return _get(app, placement_id(board.key), Placement)
     except AggregateNotFoundError:
