@@ -88,6 +88,8 @@ def run(server: DemoServer) -> dict[str, Call]:
     s = Scenario(admin)
 
     board = s.call("BoardView", "BoardView", {"boardKey": BOARD})["board"]
+    s.call("Boards", "Boards", {})
+    s.call("BoardActivity", "BoardActivity", {"boardKey": BOARD, "last": 3})
     active = board["activeSprint"]
     cards = [edge["node"] for edge in active["stories"]["edges"]]
     backlog = s.call("Backlog", "Backlog", {"boardKey": BOARD, "first": 5})["board"]["backlog"]
@@ -145,6 +147,8 @@ def run(server: DemoServer) -> dict[str, Call]:
     s.call("StartSprint-refused", "StartSprint", {"input": {"sprintId": planned["id"]}})
     complete = {"sprintId": active["id"], "carryOverTo": planned["id"], "expectedVersion": active["version"]}
     s.call("CompleteSprint", "CompleteSprint", {"input": complete})
+    # No active sprint until the next starts: the board shows each column's own stories.
+    s.call("BoardColumns", "BoardColumns", {"boardKey": BOARD, "first": 3})
     version = removed["removeStoryFromSprint"]["sprint"]["version"]
     start_it = {"sprintId": planned["id"], "expectedVersion": version}
     s.call("StartSprint", "StartSprint", {"input": start_it})
@@ -170,7 +174,20 @@ def run(server: DemoServer) -> dict[str, Call]:
         subscription.variables, lambda: bob.data("AssignStory", reassign)
     )
     s.calls[subscription.name] = subscription
+    story_life(s)
     return s.calls
+
+
+def story_life(s: Scenario) -> None:
+    """A new story, retitled, blocked with a reason and unblocked."""
+    new = {"boardKey": BOARD, "title": "Apple Pay on the web", "points": 3, "assignee": "carol"}
+    story = s.call("CreateStory", "CreateStory", {"input": new})["createStory"]["story"]
+    retitle = {"storyKey": story["key"], "title": "Apple Pay and Google Pay", "expectedVersion": story["version"]}
+    story = s.call("UpdateStory", "UpdateStory", {"input": retitle})["updateStory"]["story"]
+    block = {"storyKey": story["key"], "reason": "waiting for the merchant id", "expectedVersion": story["version"]}
+    story = s.call("BlockStory", "BlockStory", {"input": block})["blockStory"]["story"]
+    unblock = {"storyKey": story["key"], "expectedVersion": story["version"]}
+    s.call("UnblockStory", "UnblockStory", {"input": unblock})
 
 
 def project_control(s: Scenario) -> None:
