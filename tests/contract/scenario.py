@@ -182,9 +182,17 @@ def story_life(s: Scenario) -> None:
     """A new story, retitled, blocked with a reason and unblocked."""
     new = {"boardKey": BOARD, "title": "Apple Pay on the web", "points": 3, "assignee": "carol"}
     story = s.call("CreateStory", "CreateStory", {"input": new})["createStory"]["story"]
-    retitle = {"storyKey": story["key"], "title": "Apple Pay and Google Pay", "expectedVersion": story["version"]}
+    retitle = {
+        "storyKey": story["key"],
+        "title": "Apple Pay and Google Pay",
+        "expectedVersion": story["version"],
+    }
     story = s.call("UpdateStory", "UpdateStory", {"input": retitle})["updateStory"]["story"]
-    block = {"storyKey": story["key"], "reason": "waiting for the merchant id", "expectedVersion": story["version"]}
+    block = {
+        "storyKey": story["key"],
+        "reason": "waiting for the merchant id",
+        "expectedVersion": story["version"],
+    }
     story = s.call("BlockStory", "BlockStory", {"input": block})["blockStory"]["story"]
     unblock = {"storyKey": story["key"], "expectedVersion": story["version"]}
     s.call("UnblockStory", "UnblockStory", {"input": unblock})

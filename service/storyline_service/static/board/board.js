@@ -7,6 +7,8 @@ const TOKEN_KEY = "storyline.token";
 const BOARD_KEY = "storyline.board";
 const RELOAD_DELAY_MS = 150; // events come in bursts (a sprint start moves many cards): reload once
 const RECONNECT_MS = [500, 1000, 2000, 5000];
+const COLUMN_CARDS_SHOWN = 15; // per column, when no sprint is active; the badge counts them all
+const PLANNED_SHOWN = 5; // the next planned sprints
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -90,7 +92,7 @@ async function loadBoard() {
     stories = sprint.stories.edges.map((edge) => edge.node);
   } else {
     // No active sprint (between sprints, or a Kanban board): each column's own stories.
-    const columns = await request("BoardColumns", { boardKey: state.boardKey });
+    const columns = await request("BoardColumns", { boardKey: state.boardKey, first: COLUMN_CARDS_SHOWN });
     stories = columns.board.columns.flatMap((column) => column.stories.edges.map((edge) => edge.node));
     shown = new Map(columns.board.columns.map((column) => [column.key, column.stories]));
   }
@@ -439,7 +441,7 @@ function burndownChart(points, sprint) {
 // ----- sprint planning ---------------------------------------------------------------
 
 async function loadPlanning() {
-  const data = await request("Sprints", { boardKey: state.boardKey, state: "PLANNED" });
+  const data = await request("Sprints", { boardKey: state.boardKey, state: "PLANNED", first: PLANNED_SHOWN });
   if (!data.board) return;
   const sprints = data.board.sprints.edges.map((edge) => edge.node);
   state.planned = sprints;
