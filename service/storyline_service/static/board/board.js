@@ -817,6 +817,7 @@ async function switchBoard(key) {
   const url = new URL(location.href);
   url.searchParams.set("board", key);
   history.replaceState(null, "", url);
+  say(""); // what was said was about the other board
   clearActivity();
   $("#new-sprint").reset();
   delete $("#new-sprint").dataset.touched;
