@@ -1,7 +1,7 @@
 // Drives a team's daily loop on the reference board page (/board) in headless Chromium.
 // Usage: node board-loop.mjs <config.json>, where the config names baseUrl, token (the page's user),
 // otherToken (a second client), chromium, artifacts, operations (name -> document) and scenario:
-// "daily", "planning", "wip", "burndown" or "switcher".
+// "daily", "planning", "wip", "burndown", "switcher" or "spend".
 // Prints one JSON line describing what happened; the Python test checks it against the server.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -27,6 +27,17 @@ const keysIn = (page, column) =>
   page.locator(`.column[data-column="${column}"] .card`).evaluateAll((nodes) => nodes.map((n) => n.dataset.key));
 const columnKeys = (page) => page.locator(".column").evaluateAll((nodes) => nodes.map((n) => n.dataset.column));
 const settled = (page) => page.locator("body:not([data-loading])").waitFor();
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// What a token has left of its rate limit (this query spends 1 unit, counted in the answer).
+async function budget(token) {
+  const response = await fetch(`${config.baseUrl}/graphql`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: "{ rateLimit { limit remaining resetAt } }" }),
+  });
+  return (await response.json()).data.rateLimit;
+}
 
 async function waitUntil(check, what, timeout = 10_000) {
   const end = Date.now() + timeout;
@@ -34,7 +45,7 @@ async function waitUntil(check, what, timeout = 10_000) {
     const value = await check();
     if (value) return value;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await pause(100);
   }
 }
 
@@ -239,6 +250,44 @@ const scenarios = {
     await settled(page);
     result.backCards = await page.locator(".column .card").count();
     result.backActivity = await page.locator("#activity li").count();
+  },
+
+  // Another client (its own token) changes a card several times a second and publishes status
+  // updates while the page follows live; the page's token tells what the page spent meanwhile.
+  async spend(page, result) {
+    const key = await page.locator(".card").first().getAttribute("data-key");
+    const sent = [];
+    page.on("request", (request) => {
+      if (request.method() === "POST" && request.url().endsWith("/graphql")) {
+        sent.push(JSON.parse(request.postData()).operationName);
+      }
+    });
+    const before = await budget(config.token);
+    const started = Date.now();
+    let changes = 0;
+    let published = null;
+    while (Date.now() - started < config.burstSeconds * 1000) {
+      changes += 1;
+      const input = { storyKey: key, title: `Burst change ${changes}` };
+      const { updateStory } = await send(config.writerToken, "UpdateStory", { input });
+      if (updateStory.errors.length) throw new Error(JSON.stringify(updateStory.errors));
+      if (changes % 10 === 0) {
+        published = `Burst summary ${changes}`;
+        const update = { boardKey: "PAY", health: "AT_RISK", summary: published };
+        const { publishStatusUpdate } = await send(config.writerToken, "PublishStatusUpdate", { input: update });
+        if (publishStatusUpdate.errors.length) throw new Error(JSON.stringify(publishStatusUpdate.errors));
+      }
+      await pause(config.pauseMs);
+    }
+    const seconds = (Date.now() - started) / 1000;
+    // The refresh after the last change shows it, and the last update published.
+    await card(page, key).locator(".title", { hasText: new RegExp(`^Burst change ${changes}$`) }).waitFor();
+    await page.locator("#status-updates li", { hasText: published }).first().waitFor();
+    await settled(page);
+    const after = await budget(config.token);
+    const counts = {};
+    for (const name of sent) counts[name] = (counts[name] ?? 0) + 1;
+    result.spend = { seconds, changes, before, after, requests: counts, shownTitle: await card(page, key).locator(".title").innerText() };
   },
 };
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.contract.documents import documents
+from storyline_service.settings import Settings
 from tests.contract.live import ADMIN_TOKEN, BOARD, DemoServer, demo_server
 
 pytestmark = pytest.mark.browser
@@ -28,7 +29,7 @@ def fresh_demo(tmp_path: Path) -> Iterator[DemoServer]:
 
 
 def drive(
-    demo: DemoServer, clients: Path, chromium: str, artifacts: Path, folder: Path, scenario: str, **extra: str
+    demo: DemoServer, clients: Path, chromium: str, artifacts: Path, folder: Path, scenario: str, **extra: object
 ) -> dict[str, Any]:
     config = {
         "baseUrl": demo.url,
@@ -242,3 +243,43 @@ def test_board_switcher_lists_visible_boards_and_switches(
     # Activity followed the board switched to: only OPS's entries.
     assert result["otherActivity"] and all("PAY-" not in line for line in result["otherActivity"])
     assert result["backCards"] > 0 and result["backActivity"] == 20
+
+
+# What the page may spend a minute following live changes (frontend-contract/README.md): at most one
+# refresh every 2 s, each at most 59 units (between sprints, with the published updates and Activity).
+REFRESH_GAP_SECONDS = 2
+MOST_PER_REFRESH = 59
+MOST_PER_MINUTE = 60 // REFRESH_GAP_SECONDS * MOST_PER_REFRESH
+
+
+def test_live_updates_spend_a_bounded_share_of_the_rate_limit(
+    node_clients: Path, chromium: str, artifacts: Path, tmp_path: Path
+) -> None:
+    # A day-long rate window: the page's budget before and after the burst lies in one window.
+    with demo_server(tmp_path / "demo", env={"STORYLINE_RATE_WINDOW_SECONDS": "86400"}) as demo:
+        page_token, writer_token = demo.token("alice"), demo.token("dave")
+        result = drive(
+            demo,
+            node_clients,
+            chromium,
+            artifacts,
+            tmp_path,
+            "spend",
+            token=page_token,
+            writerToken=writer_token,
+            burstSeconds=12,
+            pauseMs=100,
+        )
+    spend = result["spend"]
+    before, after = spend["before"], spend["after"]
+    assert before["resetAt"] == after["resetAt"], "the burst crossed a rate window: run it again"
+    spent = before["remaining"] - after["remaining"] - 1  # the last rateLimit query spent 1
+    seconds = spend["seconds"]
+    assert spend["changes"] >= seconds, "a steady stream of changes, several per refresh gap"
+    # The page refreshed at most once per gap (and once after the last change), and never came
+    # near the limit: per minute under a third of it, with one refresh to spare for the last change.
+    assert spend["requests"]["BoardView"] <= seconds / REFRESH_GAP_SECONDS + 2, spend
+    assert spent <= MOST_PER_MINUTE * seconds / 60 + MOST_PER_REFRESH, spend
+    assert MOST_PER_MINUTE <= Settings.model_fields["rate_limit"].default / 3
+    # Published updates were asked for only after a publish, not on every change.
+    assert spend["requests"]["StatusUpdates"] <= spend["changes"] // 10 + 1, spend

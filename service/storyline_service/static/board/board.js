@@ -6,9 +6,13 @@ const ENDPOINT = "/graphql";
 const TOKEN_KEY = "storyline.token";
 const BOARD_KEY = "storyline.board";
 const RELOAD_DELAY_MS = 150; // events come in bursts (a sprint start moves many cards): reload once
+// Refreshes start at least this far apart, however many changes arrive: with at most 59 units a
+// refresh, live updates spend under 1,800 units a minute (frontend-contract/README.md).
+const REFRESH_GAP_MS = 2000;
 const RECONNECT_MS = [500, 1000, 2000, 5000];
 const COLUMN_CARDS_SHOWN = 15; // per column, when no sprint is active; the badge counts them all
 const PLANNED_SHOWN = 5; // the next planned sprints
+const UPDATES_SHOWN = 3; // published status updates: each comes with its frozen figures, ~5 units
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -585,10 +589,7 @@ async function loadBacklog(more = false) {
 // ----- the manager's status update ---------------------------------------------------
 
 async function loadStatus() {
-  const [draft, published] = await Promise.all([
-    request("StatusDraft", { boardKey: state.boardKey }),
-    request("StatusUpdates", { boardKey: state.boardKey, first: 5 }),
-  ]);
+  const draft = await request("StatusDraft", { boardKey: state.boardKey });
   if (!draft.board) return;
   const status = draft.board.statusDraft;
   $("#status-health").textContent = status.health.replace("_", " ").toLowerCase();
@@ -597,6 +598,12 @@ async function loadStatus() {
   $("#status-reasons").replaceChildren(...status.healthReasons.map((reason) => element("li", {}, reason)));
   $("#status-markdown").textContent = status.markdown;
   if (!$("#publish-form").dataset.touched) $("#publish-health").value = status.health;
+}
+
+// Published updates change only when one is published: loaded on open and after a publish.
+async function loadStatusUpdates() {
+  const published = await request("StatusUpdates", { boardKey: state.boardKey, first: UPDATES_SHOWN });
+  if (!published.board) return;
   const updates = published.board.statusUpdates;
   $("#status-count").textContent = String(updates.totalCount);
   $("#status-updates").replaceChildren(
@@ -627,7 +634,7 @@ async function publishStatus(event) {
   } catch (error) {
     say(`The update was not published: ${error.message}`, "error");
   }
-  await reload();
+  await reload("updates");
 }
 
 // ----- live updates over graphql-transport-ws ------------------------------------
@@ -701,38 +708,55 @@ class LiveBoard {
   }
 }
 
-let reloadTimer = null;
-let reloading = 0;
-let waiting = []; // resolves of reload() calls whose load has not started yet
-// Resolves once the page shows the board as it is now. Calls close together share one load:
-// each waits for it, even when a later call put it off.
-function reload() {
-  clearTimeout(reloadTimer);
+let reloadTimer = null; // the refresh due, if any
+let lastRefresh = -Infinity; // when the last refresh started (performance.now())
+let refreshing = Promise.resolve(); // the refresh under way
+let waiting = []; // resolves of reload() calls the refresh due answers
+let extras = new Set(); // what the refresh due loads besides the board (see loadAll)
+// Resolves once the page shows the board as it is now. Calls close together share one refresh,
+// and refreshes start REFRESH_GAP_MS apart: a steady stream of changes refreshes every 2 s, and
+// the refresh after the last change shows it. `panels`: "updates", "activity" (see loadAll).
+function reload(...panels) {
   // Marks the page busy from now until the board shown is current (tests wait for it too).
   document.body.dataset.loading = "true";
+  for (const panel of panels) extras.add(panel);
   return new Promise((resolve) => {
     waiting.push(resolve);
-    reloadTimer = setTimeout(async () => {
-      reloadTimer = null;
-      const done = waiting;
-      waiting = [];
-      reloading += 1;
-      try {
-        await loadAll();
-      } catch (error) {
-        say(error.message, "error");
-      }
-      reloading -= 1;
-      if (!reloading && reloadTimer === null) delete document.body.dataset.loading;
-      for (const resolveOne of done) resolveOne();
-    }, RELOAD_DELAY_MS);
+    if (reloadTimer !== null) return; // the refresh due starts later and shows this change too
+    const wait = Math.max(RELOAD_DELAY_MS, lastRefresh + REFRESH_GAP_MS - performance.now());
+    reloadTimer = setTimeout(refresh, wait);
   });
 }
 
-function loadAll() {
-  // Planning proposes the next sprint's dates from the active sprint's: after the board.
-  return Promise.all([loadBoard().then(loadPlanning), loadBacklog(), loadStatus()]);
+async function refresh() {
+  await refreshing; // one at a time: a slow refresh puts the next one off
+  reloadTimer = null;
+  const done = waiting;
+  const panels = extras;
+  waiting = [];
+  extras = new Set();
+  refreshing = loadAll(panels).catch((error) => say(error.message, "error"));
+  await refreshing;
+  if (reloadTimer === null) delete document.body.dataset.loading;
+  for (const resolveOne of done) resolveOne();
 }
+
+// Every refresh loads what any change to a story can change: the board, planning, backlog and
+// status draft. Published updates and Activity only when asked: after a publish, on open, and
+// after a time without live updates (the live feed brings Activity otherwise).
+function loadAll(panels = new Set()) {
+  lastRefresh = performance.now();
+  // Planning proposes the next sprint's dates from the active sprint's: after the board.
+  return Promise.all([
+    loadBoard().then(loadPlanning),
+    loadBacklog(),
+    loadStatus(),
+    panels.has("updates") && loadStatusUpdates(),
+    panels.has("activity") && loadActivity(),
+  ]);
+}
+
+const EVERYTHING = new Set(["updates", "activity"]);
 
 // ----- activity ------------------------------------------------------------------------
 
@@ -782,16 +806,12 @@ function clearActivity() {
 
 const live = new LiveBoard(
   (entry) => {
-    if (showEvent(entry)) reload();
+    if (showEvent(entry)) reload(...(entry.eventType === "BoardStatusUpdatePublished" ? ["updates"] : []));
   },
   (status, reconnected) => {
     $("#live-state").textContent = status;
     $("#live-state").className = status === "live" ? "badge live" : "badge";
-    if (reconnected) {
-      // events may have passed while we were away
-      loadActivity().catch((error) => say(error.message, "error"));
-      reload();
-    }
+    if (reconnected) reload(...EVERYTHING); // changes may have passed while we were away
   },
 );
 
@@ -823,7 +843,7 @@ async function switchBoard(key) {
   delete $("#new-sprint").dataset.touched;
   document.body.dataset.loading = "true";
   try {
-    await Promise.all([loadAll(), loadActivity()]);
+    await loadAll(EVERYTHING);
   } catch (error) {
     say(error.message, "error");
   }
@@ -839,7 +859,7 @@ async function open() {
   say("");
   clearActivity();
   try {
-    await Promise.all([loadAll(), loadActivity(), loadBoards()]);
+    await Promise.all([loadAll(EVERYTHING), loadBoards()]);
   } catch (error) {
     if (!(error instanceof RequestError && error.message === "unauthenticated")) say(error.message, "error");
     return;
@@ -883,8 +903,7 @@ $("#live").addEventListener("change", (event) => {
   if (event.target.checked) {
     live.start();
     // What happened while live updates were off; entries already shown are not shown again.
-    loadActivity().catch((error) => say(error.message, "error"));
-    reload();
+    reload(...EVERYTHING);
   } else {
     live.stop();
   }
