@@ -7,12 +7,12 @@ const TOKEN_KEY = "storyline.token";
 const BOARD_KEY = "storyline.board";
 const RELOAD_DELAY_MS = 150; // events come in bursts (a sprint start moves many cards): reload once
 // Refreshes start at least this far apart, however many changes arrive: with at most 59 units a
-// refresh, live updates spend under 1,800 units a minute (frontend-contract/README.md).
+// refresh, live updates spend at most 1,770 units a minute (frontend-contract/README.md).
 const REFRESH_GAP_MS = 2000;
 const RECONNECT_MS = [500, 1000, 2000, 5000];
 const COLUMN_CARDS_SHOWN = 15; // per column, when no sprint is active; the badge counts them all
 const PLANNED_SHOWN = 5; // the next planned sprints
-const UPDATES_SHOWN = 3; // published status updates: each comes with its frozen figures, ~5 units
+const UPDATES_SHOWN = 3; // published status updates: each comes with its frozen figures, about 5 units
 
 const $ = (selector) => document.querySelector(selector);
 
