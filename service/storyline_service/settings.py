@@ -39,8 +39,9 @@ class Settings(BaseSettings):
     persisted_queries_size: int = 1000
     admin_token: SecretStr | None = None  # bootstrap token for the user "admin", ADMIN on every board
     # Per API token and window: an operation spends 1 unit per 100 objects it may return (at least 1),
-    # and each command it runs 1 more. A board page spends about 7 units a refresh; even refreshing
-    # for a steady stream of live changes it stays under 2,600 a minute (frontend-contract/README.md).
+    # and each command it runs 1 more. The board page refreshes at most once every 2 s, for at most
+    # 59 units: however fast live changes come it spends at most 1,770 a minute, under a third of
+    # the default (frontend-contract/README.md; tests/contract/test_board_page.py measures it).
     rate_limit: int = 6000
     rate_window_seconds: int = 60
     # Objects one operation may ask for: each list multiplies by its page size (`first`).

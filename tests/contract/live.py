@@ -104,14 +104,15 @@ class DemoServer:
 
 
 @contextmanager
-def demo_server(folder: Path) -> Iterator[DemoServer]:
-    """Loads the demo into a new SQLite database, then serves it with ADMIN_TOKEN as the admin token."""
+def demo_server(folder: Path, env: dict[str, str] | None = None) -> Iterator[DemoServer]:
+    """Loads the demo into a new SQLite database, then serves it with ADMIN_TOKEN as the admin token
+    (and ``env``: more STORYLINE_* settings for the server)."""
     url = f"sqlite:///{folder}/storyline.db"
     runtime = bootstrap(Settings(database_url=url))
     load_demo(runtime.app, runtime.engine, today=demo_day())
-    env = {"STORYLINE_DATABASE_URL": url, "STORYLINE_ADMIN_TOKEN": ADMIN_TOKEN}
+    server_env = {"STORYLINE_DATABASE_URL": url, "STORYLINE_ADMIN_TOKEN": ADMIN_TOKEN, **(env or {})}
     process: subprocess.Popen[bytes]
-    process, base_url = start_server(runtime.settings, env, folder / "server.log")
+    process, base_url = start_server(runtime.settings, server_env, folder / "server.log")
     server = DemoServer(base_url, runtime, folder / "server.log")
     try:
         yield server

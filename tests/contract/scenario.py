@@ -89,6 +89,7 @@ def run(server: DemoServer) -> dict[str, Call]:
     s = Scenario(admin)
 
     board = s.call("BoardView", "BoardView", {"boardKey": BOARD})["board"]
+    s.call("BoardActivity", "BoardActivity", {"boardKey": BOARD, "last": 3})
     active = board["activeSprint"]
     cards = [edge["node"] for edge in active["stories"]["edges"]]
     backlog = s.call("Backlog", "Backlog", {"boardKey": BOARD, "first": 5})["board"]["backlog"]
@@ -146,6 +147,8 @@ def run(server: DemoServer) -> dict[str, Call]:
     s.call("StartSprint-refused", "StartSprint", {"input": {"sprintId": planned["id"]}})
     complete = {"sprintId": active["id"], "carryOverTo": planned["id"], "expectedVersion": active["version"]}
     s.call("CompleteSprint", "CompleteSprint", {"input": complete})
+    # No active sprint until the next starts: the board shows each column's own stories.
+    s.call("BoardColumns", "BoardColumns", {"boardKey": BOARD, "first": 3})
     version = removed["removeStoryFromSprint"]["sprint"]["version"]
     start_it = {"sprintId": planned["id"], "expectedVersion": version}
     s.call("StartSprint", "StartSprint", {"input": start_it})
@@ -172,6 +175,7 @@ def run(server: DemoServer) -> dict[str, Call]:
     )
     s.calls[subscription.name] = subscription
     bulk(s, planned["id"], last, bob)
+    story_life(s)
     return s.calls
 
 
@@ -190,6 +194,26 @@ def bulk(s: Scenario, sprint_id: str, backlog_story: str, member: Client) -> Non
     s.call("AddStoriesToSprint", "AddStoriesToSprint", {"input": added})
     s.call("Boards", "Boards", {"includeArchived": True})
     s.call("ArchiveBoard-refused", "ArchiveBoard", {"input": {"boardKey": BOARD}}, member)
+
+
+def story_life(s: Scenario) -> None:
+    """A new story, retitled, blocked with a reason and unblocked."""
+    new = {"boardKey": BOARD, "title": "Apple Pay on the web", "points": 3, "assignee": "carol"}
+    story = s.call("CreateStory", "CreateStory", {"input": new})["createStory"]["story"]
+    retitle = {
+        "storyKey": story["key"],
+        "title": "Apple Pay and Google Pay",
+        "expectedVersion": story["version"],
+    }
+    story = s.call("UpdateStory", "UpdateStory", {"input": retitle})["updateStory"]["story"]
+    block = {
+        "storyKey": story["key"],
+        "reason": "waiting for the merchant id",
+        "expectedVersion": story["version"],
+    }
+    story = s.call("BlockStory", "BlockStory", {"input": block})["blockStory"]["story"]
+    unblock = {"storyKey": story["key"], "expectedVersion": story["version"]}
+    s.call("UnblockStory", "UnblockStory", {"input": unblock})
 
 
 def project_control(s: Scenario) -> None:

@@ -40,10 +40,12 @@ REFRESH = "run `.venv/bin/python -m tests.contract.refresh` and review the diff"
 
 # What a board frontend needs, by the operation's name.
 NEEDED = {
-    "board view": {"BoardView"},
+    "board view": {"BoardView", "BoardColumns", "BoardActivity"},
+    "board switcher": {"Boards"},
     "backlog with paging": {"Backlog"},
     "story detail with history": {"StoryDetail"},
     "move, rank, estimate, assign": {"MoveStory", "RankStory", "EstimateStory", "AssignStory"},
+    "create, edit, block, unblock": {"CreateStory", "UpdateStory", "BlockStory", "UnblockStory"},
     "sprint planning": {"Sprints", "CreateSprint", "AddStoryToSprint", "RemoveStoryFromSprint", "StartSprint"}
     | {"CompleteSprint"},
     "sprint report and burndown": {"SprintReport", "SprintBurndown", "SprintReview"},
