@@ -466,6 +466,7 @@ class Bench:
                 backend="sqlite",
                 events=runtime.projector.head(),
                 stories=churned.stories,
+                baseline_p50=few_latency.p50,
                 target="ratio ~1.0",
                 note="a closed sprint whose stories moved about 50 times each; baseline: the same sprint"
                 " (same seed) with about 10 moves per story, alternately",
