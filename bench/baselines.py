@@ -6,8 +6,12 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
 import psycopg
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
 
 from bench.measure import concurrently, rate
 from storyline_service.application import Storyline
@@ -70,3 +74,37 @@ def read_and_decode(app: Storyline, batch: int = 500) -> tuple[int, float]:
         count += len(notifications)
         position = notifications[-1].id
     return count, time.perf_counter() - start
+
+
+class Counter(Aggregate):
+    """The smallest aggregate worth moving: one event that changes one attribute."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    @event("Incremented")
+    def increment(self) -> None:
+        self.count += 1
+
+
+class Counters(Application[UUID]):
+    name = "Counters"
+
+
+def library_commands(env: dict[str, str], seconds: float, aggregates: int = 50) -> float:
+    """The eventsourcing library alone on the same storage: get an aggregate, trigger one event,
+    save it; per second. What a command costs before any rule, projection or API."""
+    app = Counters(env)
+    try:
+        counters = [Counter() for _ in range(aggregates)]
+        app.save(*counters)
+        ids = [counter.id for counter in counters]
+
+        def command(index: int) -> None:
+            counter: Any = app.repository.get(ids[index % aggregates])
+            counter.increment()
+            app.save(counter)
+
+        return rate(command, seconds)
+    finally:
+        app.close()

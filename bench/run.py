@@ -26,6 +26,7 @@ from typing import Any
 import psycopg
 
 from bench import baselines, pgcopy, scenarios
+from bench.churn import write_churned
 from bench.data import Shape, Summary, generate
 from bench.measure import OUT, Latency, Report, alternating, back_to_back, concurrently, paired, rate
 from bench.server import Server, projector, serve, web_problem
@@ -47,10 +48,29 @@ class Sizes:
     write_seconds: float
     write_stories: int
     baseline_seconds: float
+    churn_stories: int  # in the sprint reported on with few and many moves per story
 
 
-QUICK = Sizes("quick", sprints=2, boards=2, reps=30, write_seconds=1, write_stories=24, baseline_seconds=0.5)
-FULL = Sizes("full", sprints=15, boards=50, reps=200, write_seconds=5, write_stories=400, baseline_seconds=3)
+QUICK = Sizes(
+    "quick",
+    sprints=2,
+    boards=2,
+    reps=30,
+    write_seconds=1,
+    write_stories=24,
+    baseline_seconds=0.5,
+    churn_stories=30,
+)
+FULL = Sizes(
+    "full",
+    sprints=15,
+    boards=50,
+    reps=200,
+    write_seconds=5,
+    write_stories=400,
+    baseline_seconds=3,
+    churn_stories=100,
+)
 
 
 @dataclass(frozen=True)
@@ -204,10 +224,21 @@ class Bench:
                     note="8 threads on one Application, different stories; baseline: one client, alternating",
                 )
             before = rate(direct, sizes.write_seconds / 2)
+            library_before = self.library(backend, settings)
             http = None if self.web_problem else self.http_moves(backend, settings, token, board)
             if backend == "postgres" and not self.web_problem:
                 self.scaled_out_moves(settings, token, board)
             one = (before + rate(direct, sizes.write_seconds / 2)) / 2
+            library = (library_before + self.library(backend, settings)) / 2
+        self.report.emit(
+            "baseline.library_command",
+            library,
+            "commands/s",
+            baseline=self.bare.get(backend),
+            backend=backend,
+            note="eventsourcing alone, same storage and settings: get an aggregate, trigger one event, save;"
+            " before and after the HTTP figure; baseline: bare commits",
+        )
         self.report.emit(
             "write.move_story.direct",
             one,
@@ -231,6 +262,26 @@ class Bench:
                 target="ratio >= 0.5",
                 note="storyline serve, one keep-alive client; baseline: the direct call, same storage",
             )
+            self.report.emit(
+                "write.move_story.http.vs_library",
+                http,
+                "commands/s",
+                baseline=library,
+                backend=backend,
+                events=events,
+                target="ratio >= 0.25",
+                note="storyline serve, one keep-alive client, read-your-writes; baseline: the library's"
+                " get + event + save on the same storage",
+            )
+
+    def library(self, backend: str, settings: Settings) -> float:
+        """The library's own commands per second, in a database (or schema) of their own."""
+        seconds = self.sizes.write_seconds / 2
+        if backend == "sqlite":
+            env = {**settings.eventsourcing_env(), "SQLITE_DBNAME": str(self.tmp / "library.db")}
+            return baselines.library_commands(env, seconds)
+        with postgres_schema() as fresh:
+            return baselines.library_commands(fresh.eventsourcing_env(), seconds)
 
     def http_moves(
         self, backend: str, settings: Settings, token: str, board: scenarios.WriteBoard
@@ -422,6 +473,30 @@ class Bench:
             **common,
         )
 
+    def churn(self) -> None:
+        """The same sprint with about 10 and about 50 moves per story, reported on alternately."""
+        settings = sqlite_settings(self.tmp / "churn.db")
+        with writer(settings) as runtime:
+            churned = write_churned(runtime.app, self.sizes.churn_stories)
+        with runtime_of(settings) as runtime:
+            runtime.projector.catch_up()
+            few, many = (scenarios.report_and_burndown(runtime, churned.sprints[n]) for n in (10, 50))
+            if few is None or many is None:
+                return
+            few_latency, many_latency = paired(few, many, self.sizes.reps)
+            self.emit_latency(
+                "read.sprint_report_and_burndown.moves_per_story.p95",
+                few_latency,
+                many_latency,
+                backend="sqlite",
+                events=runtime.projector.head(),
+                stories=churned.stories,
+                baseline_p50=few_latency.p50,
+                target="ratio ~1.0",
+                note="a closed sprint whose stories moved about 50 times each; baseline: the same sprint"
+                " (same seed) with about 10 moves per story, alternately",
+            )
+
     # projection and rebuild
 
     def catch_up(self, backend: str, runtime: Runtime, generated: int, seconds: float) -> None:
@@ -573,6 +648,7 @@ def main(argv: list[str] | None = None) -> None:
         if not bench.pg_problem:
             with postgres_schema() as settings:
                 bench.writes("postgres", settings)
+        bench.churn()
         bench.logs()
     load = [round(value, 2) for value in os.getloadavg()]
     report.emit("bench.total_time", time.perf_counter() - started, "s", mode=sizes.mode, load_average=load)

@@ -243,6 +243,7 @@ def _grouped(
     keys: Sequence[str],
     order: str,
     make: Callable[[Any], T],
+    *conditions: Any,
 ) -> dict[str, list[T]]:
     """Rows of ``table`` for the given story keys, as ``make(row)`` grouped by story in ``order``.
 
@@ -251,7 +252,9 @@ def _grouped(
     selected = [table.c.story_key, *(table.c[f] for f in fields)]
     for part in chunks(keys):
         query = (
-            select(*selected).where(table.c.story_key.in_(part)).order_by(table.c.story_key, table.c[order])
+            select(*selected)
+            .where(table.c.story_key.in_(part), *conditions)
+            .order_by(table.c.story_key, table.c[order])
         )
         for row in conn.execute(query):
             found[row.story_key].append(make(row))
@@ -263,8 +266,8 @@ class Status(NamedTuple):
     category: str  # the column's category while the story was in it
 
 
-def _status_spans(conn: Connection, keys: Sequence[str]) -> dict[str, list[Span[Status]]]:
-    """Each story's columns over time."""
+def _status_spans(conn: Connection, keys: Sequence[str], *conditions: Any) -> dict[str, list[Span[Status]]]:
+    """Each story's columns over time (those that meet ``conditions``)."""
     return _grouped(
         conn,
         statuses,
@@ -272,6 +275,7 @@ def _status_spans(conn: Connection, keys: Sequence[str]) -> dict[str, list[Span[
         keys,
         "entered_at",
         lambda r: Span(utc(r.entered_at), maybe_utc(r.left_at), Status(r.column, r.category)),
+        *conditions,
     )
 
 
@@ -332,7 +336,7 @@ class SprintHistory:
 
     row: Any
     stays: dict[str, list[Stay]]
-    status: dict[str, list[Span[Status]]]
+    status: dict[str, list[Span[Status]]]  # only the spans in DONE columns: moves elsewhere change nothing
     points: dict[str, list[Span[float | None]]]
 
     @property
@@ -391,7 +395,10 @@ def load_sprint(conn: Connection, sprint_id: str) -> SprintHistory:
             )
         )
     keys = sorted(stays)
-    return SprintHistory(row, dict(stays), _status_spans(conn, keys), _estimate_spans(conn, keys))
+    # Intervals do not overlap, so "in a DONE span at t" is "the span holding at t is DONE";
+    # reading only those keeps the cost independent of how often stories moved.
+    done = _status_spans(conn, keys, statuses.c.category == DONE)
+    return SprintHistory(row, dict(stays), done, _estimate_spans(conn, keys))
 
 
 def _report(sprint: SprintHistory, now: datetime) -> SprintReport:

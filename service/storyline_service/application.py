@@ -482,9 +482,13 @@ class Storyline(Application[UUID]):
         assert isinstance(receipt, CommandReceipt)
         return receipt
 
-    def _get(self, cls: type[A], aggregate_id: UUID, label: str, *, field: str | None = None) -> A:
+    def _get(
+        self, cls: type[A], aggregate_id: UUID, label: str, *, field: str | None = None, copy: bool = True
+    ) -> A:
+        """``copy=False``: the cached aggregate itself, for reading only (the copy is a command's
+        largest cost after its statements)."""
         try:
-            aggregate: Any = self.repository.get(aggregate_id)
+            aggregate: Any = self.repository.get(aggregate_id, deepcopy_from_cache=copy)
         except AggregateNotFoundError:
             raise not_found(label, field) from None
         if not isinstance(aggregate, cls):
@@ -549,15 +553,16 @@ class Storyline(Application[UUID]):
     def _story_on_board(
         self, key: str, caller: Caller, needed: Role, expected_version: int | None = None
     ) -> tuple[Story, Board]:
-        """The story, and its board as loaded to authorize the caller (for commands that need both)."""
+        """The story, and its board as loaded to authorize the caller (for commands that need both;
+        none of them changes the board, which is therefore not copied)."""
         story = self._get(Story, story_id(key), f"story {key}", field="storyKey")
-        board = self._get(Board, board_id(story.board_key), story.board_key)
+        board = self._get(Board, board_id(story.board_key), story.board_key, copy=False)
         self._authorize(caller, board, needed, not_found(f"story {key}", "storyKey"))
         board.check_not_archived("storyKey")
         check_version(story, expected_version)
         if caller.occurred_at is not None and story.sprint_id is not None:
             # A story still attached to a closed sprint was done in it: its past is in those books.
-            self._get(Sprint, story.sprint_id, "sprint").check_books_open(caller.occurred_at)
+            self._get(Sprint, story.sprint_id, "sprint", copy=False).check_books_open(caller.occurred_at)
         return story, board
 
     def _sprint(

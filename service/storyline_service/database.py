@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, insert, select
+from sqlalchemy import Engine, create_engine, event, insert, inspect, select
 from sqlmodel import Field, SQLModel
 
 from storyline_service import auth, readmodels  # noqa: F401  (registers the tables)
@@ -104,8 +104,18 @@ class DatabaseTooNew(Exception):
 
 
 def create_tables(engine: Engine) -> None:
-    """Creates missing tables; refuses a database written by a newer Storyline."""
+    """Creates missing tables and indexes; refuses a database written by a newer Storyline."""
     SQLModel.metadata.create_all(engine)
+    with engine.begin() as conn:
+        # create_all adds no index to a table that exists: a database from before an index was added.
+        existing = {
+            table: {index["name"] for index in indexes}
+            for (_, table), indexes in inspect(conn).get_multi_indexes().items()
+        }
+        for table in SQLModel.metadata.sorted_tables:
+            for index in table.indexes:
+                if index.name not in existing.get(table.name, {index.name}):
+                    index.create(conn)
     with engine.begin() as conn:
         found = conn.execute(select(schema_versions.c.version)).scalar()
         if found is None:

@@ -225,6 +225,8 @@ class StatusIntervalRow(SQLModel, table=True):
     __tablename__ = "status_intervals"
     __table_args__ = (
         Index("ix_status_intervals_story", "story_key", "entered_at"),
+        # Sprint reports read only the DONE spans: their cost stays independent of moves.
+        Index("ix_status_intervals_story_category", "story_key", "category", "entered_at"),
         Index("ix_status_intervals_board_time", "board_key", "entered_at"),
         Index("ix_status_intervals_board_left", "board_key", "left_at"),
     )

@@ -7,13 +7,14 @@ recorded it. It is never rebuilt: a link, once written, is the evidence.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import BigInteger, Connection, Engine, String, Table, insert, select
 from sqlmodel import Field, SQLModel
 
-from storyline_service.eventlog.stored import GENESIS, EventsTable, link
+from storyline_service.eventlog.stored import GENESIS, EventsTable, StoredEvent, as_uuid, link
 from storyline_service.projections.base import Projection
 from storyline_service.readmodels import table_of
 
@@ -41,20 +42,39 @@ class Chain(Projection):
     handlers = {}
     rebuildable = False
 
+    def forget(self) -> None:
+        super().forget()
+        self.head: str | None = None  # the last link written, while batches follow one another
+
+    def receive(self, events: Sequence[tuple[int, Any]]) -> None:
+        # The projector's batches carry the notifications as stored: no need to read them again.
+        self.notifications = getattr(events, "notifications", None)
+
     def begin_batch(self, after: int) -> None:
         super().begin_batch(after)
         self.after = after
 
     def end_batch(self, conn: Connection, last: int) -> None:
         table = self.t["chain_links"]
-        previous = last_link(conn, table, self.after).hash
+        previous = self.head if self.head is not None else last_link(conn, table, self.after).hash
         rows = []
-        for event in EventsTable.of(conn).between(conn, self.after, last):
+        for event in self.stored(conn, last):
             previous = link(previous, event)
             rows.append({"sequence": event.sequence, "hash": previous})
         if rows:
             conn.execute(insert(table), rows)
         super().end_batch(conn, last)
+        self.head = previous
+
+    def stored(self, conn: Connection, last: int) -> Iterable[StoredEvent]:
+        """The stored events after the chain's position up to ``last``."""
+        if self.notifications is None:
+            return EventsTable.of(conn).between(conn, self.after, last)
+        return [
+            StoredEvent(n.id, as_uuid(n.originator_id), n.originator_version, n.topic, bytes(n.state))
+            for n in self.notifications
+            if self.after < n.id <= last
+        ]
 
 
 def last_link(conn: Connection, table: Table = links, at_most: int | None = None) -> Head:

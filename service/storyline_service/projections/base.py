@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from eventsourcing.domain import DomainEventProtocol
@@ -72,6 +73,9 @@ class Projection:
     def remembers(self) -> int:
         """How many rows the projection remembers; subclasses that remember rows count them."""
         return 0
+
+    def receive(self, events: Sequence[tuple[int, Any]]) -> None:
+        """Called with the whole batch (as read, possibly from before ``after``) before ``begin_batch``."""
 
     def begin_batch(self, after: int) -> None:
         """Called before a batch of the events after ``after``."""
@@ -145,22 +149,28 @@ class RowBuffer:
             for key, values in self.changed.items()
         )
         for rows in _by_columns(changes):
-            columns = [name.removeprefix("v_") for name in rows[0] if name.startswith("v_")]
-            where = and_(*(self.table.c[column] == bindparam(f"k_{column}") for column in self.key_columns))
-            if self.open_column is not None:
-                where = where & self.table.c[self.open_column].is_(None)
-            statement = (
-                update(self.table)
-                .where(where)
-                .values({column: bindparam(f"v_{column}") for column in columns})
-            )
-            conn.execute(statement, rows)
+            columns = tuple(name.removeprefix("v_") for name in rows[0] if name.startswith("v_"))
+            conn.execute(_update(self.table, self.key_columns, self.open_column, columns), rows)
         for rows in _by_columns([*self.new.values(), *self.added]):
-            conn.execute(insert(self.table), rows)
+            conn.execute(_insert(self.table), rows)
         self.new.clear()
         self.added.clear()
         self.open.clear()
         self.changed.clear()
+
+
+@lru_cache(maxsize=1024)  # rebuilds and verifies make fresh tables
+def _update(table: Table, keys: tuple[str, ...], open_column: str | None, columns: tuple[str, ...]) -> Any:
+    """The UPDATE of ``columns`` by key, built once: building statements costs more than running them."""
+    where = and_(*(table.c[column] == bindparam(f"k_{column}") for column in keys))
+    if open_column is not None:
+        where = where & table.c[open_column].is_(None)
+    return update(table).where(where).values({column: bindparam(f"v_{column}") for column in columns})
+
+
+@lru_cache(maxsize=1024)
+def _insert(table: Table) -> Any:
+    return insert(table)
 
 
 def _by_columns(rows: Iterable[dict[str, Any]]) -> list[list[dict[str, Any]]]:

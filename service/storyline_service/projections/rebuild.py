@@ -83,6 +83,7 @@ def rebuild(projector: Projector, projections: list[Projection], progress: Progr
                     source = select(*[fresh_projection.t[name].c[c] for c in columns])
                     conn.execute(insert(live).from_select(columns, source))
             conn.execute(update(tracking).where(tracking.c.name.in_(names)).values(position=position))
+            projector.known = None
     return position
 
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.persistence import Notification
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
 from storyline_service.application import Storyline
 from storyline_service.control.projection import ProjectControl
@@ -28,6 +28,14 @@ tracking = table_of(ProjectionTracking)
 PROJECTIONS: tuple[type[Projection], ...] = (CurrentState, History, AuditLog, ProjectControl, Members, Chain)
 
 
+# Built once: building the statement cost more than running it.
+CLAIM = (
+    update(tracking)
+    .where(tracking.c.name.in_(bindparam("names", expanding=True)), tracking.c.position == bindparam("old"))
+    .values(position=bindparam("new"))
+)
+
+
 class ReadModelsBehind(Exception):
     """The change was recorded, but the read models did not catch up in time."""
 
@@ -39,7 +47,16 @@ class ReadModelsBehind(Exception):
         )
 
 
+class Batch(list[tuple[int, Any]]):
+    """Decoded events in log order, with the notifications they were decoded from."""
+
+    def __init__(self, notifications: Sequence[Notification], events: list[tuple[int, Any]]) -> None:
+        super().__init__(events)
+        self.notifications = notifications
+
+
 def apply_batch(projection: Projection, conn: Connection, events: list[tuple[int, Any]], after: int) -> None:
+    projection.receive(events)
     projection.begin_batch(after)
     for notification_id, event in events:
         if notification_id > after and projection.handles(event):
@@ -81,6 +98,9 @@ class Projector:
         self.advanced = threading.Condition()
         # The event projecting is stopped at, while it is; its batch is retried on every pass.
         self.failure: ProjectionFailure | None = None
+        # The positions this process's last batch left, to spare reading them before the next:
+        # if another process moved one meanwhile, the next claim fails and they are read again.
+        self.known: dict[str, int] | None = None
 
     def setup(self) -> None:
         """Creates tracking rows for projections that have none yet."""
@@ -170,7 +190,8 @@ class Projector:
         ``only``), in one transaction.
 
         Returns whether there may be more, and the position those projections have reached."""
-        known = self.positions()
+        known = self.known if self.known is not None else self.positions()
+        self.known = None  # until this batch commits
         chosen = [p for p in self.projections if only is None or p.name in only]
         if not chosen:
             return False, 0
@@ -178,6 +199,7 @@ class Projector:
         reached = min(positions.values())
         events = self.read(reached, limit)
         if not events:
+            self.known = known
             return False, reached
         last = events[-1][0]
         behind = [p for p in chosen if positions[p.name] < last]
@@ -198,6 +220,7 @@ class Projector:
             for projection in behind:
                 projection.forget()  # it remembers rows that were rolled back
             raise
+        self.known = {**known, **{p.name: last for p in behind}}
         return len(events) == (limit or self.batch_size), last
 
     @staticmethod
@@ -209,19 +232,15 @@ class Projector:
         for name, old in positions.items():
             by_position.setdefault(old, []).append(name)
         for old, names in by_position.items():
-            moved = conn.execute(
-                update(tracking)
-                .where(tracking.c.name.in_(names), tracking.c.position == old)
-                .values(position=new)
-            )
+            moved = conn.execute(CLAIM, {"names": names, "old": old, "new": new})
             if moved.rowcount != len(names):
                 return False
         return True
 
-    def decode(self, notifications: Sequence[Notification]) -> list[tuple[int, Any]]:
-        return [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+    def decode(self, notifications: Sequence[Notification]) -> Batch:
+        return Batch(notifications, [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications])
 
-    def read(self, after: int, limit: int | None = None) -> list[tuple[int, Any]]:
+    def read(self, after: int, limit: int | None = None) -> Batch:
         """Decoded events after a position, one batch."""
         notifications = self.app.recorder.select_notifications(
             start=after + 1, limit=limit or self.batch_size
