@@ -22,6 +22,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from graphql import GraphQLError
 from storyline_entrypoints.cors import ListedOrigins
+from storyline_entrypoints.heap import freeze_startup_objects
 from storyline_entrypoints.ratelimit_headers import RateLimitHeaders
 from storyline_entrypoints.workers import start_workers
 from storyline_graphql.context import get_context, sign_in, too_many_requests
@@ -157,6 +158,7 @@ def create_app(settings: Settings | None = None, *, local_token: str | None = No
         runtime.watch_projections()
         app.state.runtime = runtime
         workers = start_workers(runtime, projector=settings.projector)
+        freeze_startup_objects()
         try:
             yield
         finally:
