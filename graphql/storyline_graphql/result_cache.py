@@ -32,7 +32,7 @@ from typing import Any, Final
 import orjson
 from eventsourcing.application import LRUCache
 from graphql.execution import ExecutionResult as GraphQLExecutionResult
-from graphql.execution.values import get_argument_values
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from graphql.utilities import get_operation_ast
 from starlette.requests import Request
 from strawberry.extensions import SchemaExtension
@@ -93,7 +93,7 @@ def dependence_on_today(
     document_fragments: Mapping[str, FragmentDefinitionNode],
     selections: SelectionSetNode,
     parent: GraphQLNamedType,
-    variables: Mapping[str, Any],
+    variables: VariableValues,
 ) -> bool:
     """Whether the answer depends on today's date; raises ``Uncacheable`` if it may not be kept."""
     walker = Costing(schema, document_fragments, None, 0)
@@ -107,7 +107,7 @@ def dependence_on_today(
             if definition is None:
                 continue  # __typename and introspection
             if pair == ("Query", "node"):
-                node_id = get_argument_values(definition, field, dict(variables)).get("id")
+                node_id = get_argument_values(definition, field, variables).get("id")
                 if not isinstance(node_id, str) or webhook_uuid(node_id) is not None:
                     raise Uncacheable
             if pair in DATED_FIELDS:
@@ -217,8 +217,11 @@ class CachedResults(SchemaExtension):
         variables = execution.variables or {}
         root = schema.query_type
         assert root is not None
+        coerced = get_variable_values(schema, operation.variable_definitions or (), variables)
+        if not isinstance(coerced, VariableValues):
+            return None  # variables that do not coerce fail execution, which is never kept
         try:
-            dated = dependence_on_today(schema, fragments, operation.selection_set, root, variables)
+            dated = dependence_on_today(schema, fragments, operation.selection_set, root, coerced)
         except (Uncacheable, GraphQLError, TypeError, ValueError):
             return None  # a bad argument fails execution, which is never kept
         versions = await asyncio.to_thread(read_versions, context.reads.engine)
