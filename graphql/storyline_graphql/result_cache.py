@@ -40,7 +40,6 @@ from strawberry.extensions import SchemaExtension
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
-    GraphQLError,
     GraphQLNamedType,
     GraphQLSchema,
     OperationType,
@@ -165,11 +164,25 @@ def digest(key: tuple[Any, ...]) -> str:
 
 
 class CachedResults(SchemaExtension):
-    """Answers a query from the cache, or keeps its answer; runs after the cost is charged."""
+    """Answers a query from the cache, or keeps its answer; runs after the cost is charged.
+
+    The read models' version is read from the start of validation on, beside the rate-limit
+    charge, rather than after it: a version read earlier than the answer only ever keeps an answer
+    under an older key, which later requests, seeing newer versions, never look up."""
 
     def __init__(self, cache: ResultCache) -> None:
         super().__init__()
         self.cache = cache
+        self.versions: asyncio.Task[tuple[tuple[str, int], ...]] | None = None
+        self.partial_key: tuple[Any, ...] | None = None
+
+    async def on_validate(self) -> AsyncIterator[None]:  # type: ignore[override]
+        self.partial_key = self._partial_key()
+        if self.partial_key is not None:
+            context: Context = self.execution_context.context
+            self.versions = asyncio.create_task(asyncio.to_thread(read_versions, context.reads.engine))
+            self.versions.add_done_callback(lambda task: task.cancelled() or task.exception())
+        yield
 
     async def on_execute(self) -> AsyncIterator[None]:  # type: ignore[override]
         execution = self.execution_context
@@ -198,6 +211,16 @@ class CachedResults(SchemaExtension):
 
     async def _key(self) -> str | None:
         """The key of the answer, or None when it may not be kept."""
+        if self.partial_key is None or self.versions is None:
+            return None
+        try:
+            versions = await self.versions
+        except Exception:  # the database is out of reach: execution reports it, nothing is kept
+            return None
+        return digest((*self.partial_key, versions))
+
+    def _partial_key(self) -> tuple[Any, ...] | None:
+        """All of the key but the read models' version, or None when the answer may not be kept."""
         execution = self.execution_context
         context = execution.context
         document = execution.graphql_document
@@ -217,14 +240,12 @@ class CachedResults(SchemaExtension):
         variables = execution.variables or {}
         root = schema.query_type
         assert root is not None
-        coerced = get_variable_values(schema, operation.variable_definitions or (), variables)
-        if not isinstance(coerced, VariableValues):
-            return None  # variables that do not coerce fail execution, which is never kept
         try:
+            coerced = get_variable_values(schema, operation.variable_definitions or (), variables)
+            if not isinstance(coerced, VariableValues):
+                return None  # variables that do not coerce fail execution, which is never kept
             dated = dependence_on_today(schema, fragments, operation.selection_set, root, coerced)
-        except (Uncacheable, GraphQLError, TypeError, ValueError):
-            return None  # a bad argument fails execution, which is never kept
-        versions = await asyncio.to_thread(read_versions, context.reads.engine)
+        except Exception:  # Uncacheable, or a document or argument that validation or execution refuses
+            return None
         today = int(time.time() // QUARTER_HOUR) if dated else None
-        base = self.cache.key(context, execution.query, execution.operation_name, variables)
-        return digest((*base, versions, today))
+        return (*self.cache.key(context, execution.query, execution.operation_name, variables), today)
