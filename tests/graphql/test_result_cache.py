@@ -119,6 +119,22 @@ def test_no_stale_webhooks_after_any_webhook_mutation(server: Server, name: str)
     assert after == server.post(fresh(WEBHOOKS), {"key": board.key}) and after != before
 
 
+def test_a_webhook_by_its_node_id_is_never_kept(server: Server) -> None:
+    board = Board(server)
+    input = {"boardKey": board.key, **WEBHOOK}
+    webhook = mutate(server, "createWebhook", input, "webhook { id }")["webhook"]["id"]
+    query = "query($id: ID!) { node(id: $id) { id } }"
+    first = get(server, query, {"id": webhook})
+    assert first.json()["data"]["node"] == {"id": webhook} and "etag" not in first.headers
+    mutate(server, "deleteWebhook", {"webhookId": webhook}, "webhook { id }")
+    assert server.post(query, {"id": webhook})["node"] is None
+    # Any other node is kept.
+    board_id = server.post("query($key: String!) { board(key: $key) { id } }", {"key": board.key})["board"][
+        "id"
+    ]
+    assert "etag" in get(server, query, {"id": board_id}).headers
+
+
 def test_a_revoked_role_is_not_served_from_the_cache(server: Server) -> None:
     board = Board(server)
     board.grant("bob", "VIEWER")
