@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -113,11 +114,7 @@ def cold_and_warm_in_process(
     story = busiest_story(runtime, board)
     for name, (query, variables) in reads(board, sprint, story).items():
         times = timed(
-            {
-                "cold": lambda q=query, v=variables: cold(q, v),  # type: ignore[misc]
-                "warm": lambda q=query, v=variables: warm(q, v),  # type: ignore[misc]
-            },
-            reps,
+            {"cold": partial(cold, query, variables), "warm": partial(warm, query, variables)}, reps
         )
         cold_p50, warm_p50 = percentile(times["cold"], 0.5), percentile(times["warm"], 0.5)
         report.emit(
