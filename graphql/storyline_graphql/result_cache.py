@@ -192,7 +192,8 @@ class CachedResults(SchemaExtension):
             return
         context: Context = execution.context
         store = self.cache.store(context.reads)
-        etag = f'"{key[:32]}"'
+        # Weak: both JSON media types carry the same answer, byte for byte, under one tag.
+        etag = f'W/"{key[:32]}"'
         try:
             data = store.get(key)
         except KeyError:

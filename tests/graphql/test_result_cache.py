@@ -244,7 +244,9 @@ def test_get_answers_revalidate_with_an_etag(server: Server) -> None:
     again = get(server, BOARD, variables, **{"If-None-Match": etag})
     assert again.status_code == 304 and again.content == b""
     assert again.headers["etag"] == etag
-    assert get(server, BOARD, variables, **{"If-None-Match": f'"other", W/{etag}'}).status_code == 304
+    assert etag.startswith('W/"')
+    for listed in (f'"other", {etag}', etag.removeprefix("W/")):  # compared weakly
+        assert get(server, BOARD, variables, **{"If-None-Match": listed}).status_code == 304
 
     board.run("updateStory", {"storyKey": story, "title": "Renamed"}, "story { key }")
     changed = get(server, BOARD, variables, **{"If-None-Match": etag})
