@@ -5,15 +5,17 @@ Read models change only when events are projected, so a query's answer is fully 
 - who asks: the user and its roles (loaded afresh at every sign-in, so a revoked role misses),
 - the read models' version: every projection's tracking position and the rebuild generation,
   read from the database in one query per request, so a write by any process misses too,
-- for answers that depend on today's date (a burndown, a forecast), the quarter hour of UTC: every time zone's
-  offset is a whole number of quarter hours, so the date anywhere is the same throughout one.
+- for answers that depend on today's date (a burndown, an epic's health), the quarter hour of
+  UTC: every time zone's offset is a whole number of quarter hours, so the date anywhere is the
+  same throughout one.
 
-Answers that depend on the current instant (time in status, flow up to now, a status draft, an
-unseeded forecast), on state kept outside the read models (webhooks and their deliveries) or on the
-rate-limit window (``rateLimit``) are never kept. Nor are answers with errors, nor anything but
-queries over HTTP. There is no expiry: an answer is served only for exactly the key it was made
-for. The store is a bounded LRU in each process (``result_cache_size``; 0 turns it off) of
-answers as JSON bytes: compact, and no work for the garbage collector, unlike nested dicts.
+Answers that depend on the current instant (time in status, flow up to now, a status draft, a
+forecast, random unless seeded), on state kept outside the read models (webhooks and their
+deliveries) or on the rate-limit window (``rateLimit``) are never kept. Nor are answers with
+errors, nor anything but queries over HTTP. There is no expiry: an answer is served only for
+exactly the key it was made for. The store is a bounded LRU in each process
+(``result_cache_size``; 0 turns it off) of answers as JSON bytes: compact, and no work for the
+garbage collector, unlike nested dicts.
 
 The same key, hashed, is the answer's ``ETag`` for ``GET /graphql``: a client repeating it with
 ``If-None-Match`` gets ``304 Not Modified`` until something that decides the answer changed.
