@@ -25,7 +25,7 @@ from typing import Any
 
 import psycopg
 
-from bench import baselines, pgcopy, scenarios
+from bench import baselines, cached_reads, pgcopy, scenarios
 from bench.churn import write_churned
 from bench.data import Shape, Summary, generate
 from bench.measure import OUT, Latency, Report, alternating, back_to_back, concurrently, paired, rate
@@ -37,6 +37,8 @@ SEED = 8
 POSTGRES_URL = os.environ.get("STORYLINE_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
 BOARD = "BA"  # the measured board: board 0 of every log
 UNLIMITED = 10**9  # the per-token rate limit would throttle the bench's one client
+# Settings here turn the result cache off: repeated reads are measured executing (cold); the warm
+# figures (bench/cached_reads.py) turn it on.
 
 
 @dataclass(frozen=True)
@@ -103,14 +105,16 @@ def postgres_schema() -> Iterator[Settings]:
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
     try:
-        yield Settings(database_url=POSTGRES_URL, database_schema=schema, rate_limit=UNLIMITED)
+        yield Settings(
+            database_url=POSTGRES_URL, database_schema=schema, rate_limit=UNLIMITED, result_cache_size=0
+        )
     finally:
         with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def sqlite_settings(path: Path) -> Settings:
-    return Settings(database_url=f"sqlite:///{path}", rate_limit=UNLIMITED)
+    return Settings(database_url=f"sqlite:///{path}", rate_limit=UNLIMITED, result_cache_size=0)
 
 
 @contextmanager
@@ -581,6 +585,11 @@ class Bench:
             big_paths = self.read_paths(big_runtime, summary)
             self.compare_reads("sqlite", small_paths, big_paths)
         self.compare_http(small, big, summary, (small_paths.events, big_paths.events))
+        with runtime_of(big) as runtime:
+            http = None if self.web_problem else (self.tmp, big)
+            sprint = summary.active_sprints[BOARD]
+            token = self.token(runtime)
+            cached_reads.measure(self.report, "sqlite", runtime, token, BOARD, sprint, sizes.reps, http)
         if not self.pg_problem:
             self.postgres_reads(small, big, summary)
 
@@ -615,8 +624,10 @@ class Bench:
                     events=events,
                 )
                 paths.append((target, self.read_paths(target, summary)))
-            (small_runtime, small_paths), (_, big_paths) = paths
+            (small_runtime, small_paths), (big_runtime, big_paths) = paths
             self.compare_reads("postgres", small_paths, big_paths)
+            sprint, token = summary.active_sprints[BOARD], self.token(big_runtime)
+            cached_reads.measure(self.report, "postgres", big_runtime, token, BOARD, sprint, self.sizes.reps)
             if self.sizes.mode == "full":
                 self.rebuild(
                     "postgres", small_runtime, "the small log (a big one would not fit the time budget)"

@@ -67,6 +67,7 @@ def environment(settings: Settings) -> dict[str, str]:
         **os.environ,
         "STORYLINE_DATABASE_URL": settings.database_url,
         "STORYLINE_RATE_LIMIT": str(settings.rate_limit),
+        "STORYLINE_RESULT_CACHE_SIZE": str(settings.result_cache_size),
     }
     if settings.database_schema:
         env["STORYLINE_DATABASE_SCHEMA"] = settings.database_schema

@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from storyline_domain.errors import DomainError
 from storyline_entrypoints.events_cli import events_app
+from storyline_entrypoints.heap import freeze_startup_objects
 from storyline_entrypoints.import_cli import import_app
 from storyline_entrypoints.roles_cli import boards_app, roles_app
 from storyline_entrypoints.workers import start_workers
@@ -239,6 +240,7 @@ def projector() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     runtime = bootstrap(read_your_writes=False)
     workers = start_workers(runtime, projector=True)
+    freeze_startup_objects()
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # ends it like Ctrl-C
     console.print("projecting; stop with Ctrl-C or SIGTERM")
     try:

@@ -15,10 +15,12 @@ from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 ALLOWED_METHODS = ("GET", "POST", "OPTIONS")
-ALLOWED_HEADERS = ("Authorization", "Content-Type", "Accept", "X-Request-ID")
-# What a page may read of a response: its correlation id, its rate-limit budget, when to retry.
+ALLOWED_HEADERS = ("Authorization", "Content-Type", "Accept", "X-Request-ID", "If-None-Match")
+# What a page may read of a response: its correlation id, its rate-limit budget, when to retry,
+# the answer's entity tag (to send back as If-None-Match).
 EXPOSED_HEADERS = (
     "X-Request-ID",
+    "ETag",
     "X-RateLimit-Limit",
     "X-RateLimit-Remaining",
     "X-RateLimit-Reset",

@@ -22,11 +22,13 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from graphql import GraphQLError
 from storyline_entrypoints.cors import ListedOrigins
+from storyline_entrypoints.heap import freeze_startup_objects
 from storyline_entrypoints.ratelimit_headers import RateLimitHeaders
 from storyline_entrypoints.workers import start_workers
 from storyline_graphql.context import get_context, sign_in, too_many_requests
 from storyline_graphql.endpoint import GraphQLHTTPEndpoint, HTTPError
 from storyline_graphql.persisted_queries import PersistedQueries
+from storyline_graphql.result_cache import result_etag
 from storyline_graphql.schema import build_schema
 from storyline_service.board_page import mount_board_page
 from storyline_service.bootstrap import Runtime, bootstrap
@@ -156,6 +158,7 @@ def create_app(settings: Settings | None = None, *, local_token: str | None = No
         runtime.watch_projections()
         app.state.runtime = runtime
         workers = start_workers(runtime, projector=settings.projector)
+        freeze_startup_objects()
         try:
             yield
         finally:
@@ -181,6 +184,7 @@ def create_app(settings: Settings | None = None, *, local_token: str | None = No
         graphiql_query=GRAPHIQL_QUERY,
         graphiql_headers={"Authorization": f"Bearer {local_token}"} if local_token else None,
         persisted_queries=PersistedQueries(settings.persisted_queries_size),
+        etag_of=result_etag,
         # Not graphql-ws, the legacy protocol: it has no way to refuse a connection with 4401.
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
     )

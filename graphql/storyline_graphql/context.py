@@ -73,6 +73,7 @@ class Context:
     prepaid: int = 0  # rate-limit units charged at sign-in, for the first operation
     budget: Budget | None = None  # the token's rate-limit window after the last charge
     cost: int = 0  # rate-limit units this operation was charged
+    result_etag: str | None = None  # set when the answer came from, or went into, the result cache
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.reads, self.access)

@@ -17,6 +17,8 @@ What the HTTP side adds over stock strawberry (GraphQL-over-HTTP spec):
   415 for non-JSON POST bodies, 413 above ``max_body_size``, 400 with a GraphQL
   error body for malformed requests.
 - Automatic Persisted Queries (``persisted_queries``), by POST and GET.
+- ``ETag`` on GET answers that ``etag_of`` gives one (from the context, after execution), and
+  ``304 Not Modified`` when the request's ``If-None-Match`` names it.
 
 GraphiQL can open with ``graphiql_query`` in its editor and ``graphiql_headers``
 in its headers editor. Its scripts and styles come from this package (``graphiql/``,
@@ -101,6 +103,17 @@ class HTTPError(Exception):
 Authenticate = Callable[[Any], Awaitable[None]]
 """Receives the context; raises ``HTTPError`` to refuse the request or connection."""
 HTTPErrorOf = Callable[[GraphQLError], HTTPError | None]
+"""The status (and headers) a response carrying this error gets, if not 200/400."""
+EtagOf = Callable[[Any], str | None]
+"""Receives the context after execution; the answer's entity tag (quoted), if it has one."""
+
+
+def matches(if_none_match: str, etag: str) -> bool:
+    """Whether ``If-None-Match`` names ``etag`` (weak comparison, as RFC 9110 asks for it)."""
+    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in tags or etag.removeprefix("W/") in tags
+
+
 """The status (and headers) a response carrying this error gets, if not 200/400."""
 
 
@@ -223,6 +236,7 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
         graphiql_query: str | None = None,
         graphiql_headers: Mapping[str, str] | None = None,
         persisted_queries: PersistedQueries | None = None,
+        etag_of: EtagOf | None = None,
         **websocket_options: Any,
     ) -> None:
         """``websocket_options`` go to ``strawberry.asgi.GraphQL`` (keep_alive,
@@ -232,7 +246,7 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
         response from its errors (say 503 when the storage is down, so clients
         retry); errors raised by the context getter or ``authenticate`` go
         through it too. ``persisted_queries`` serves Automatic Persisted Queries
-        over GET and POST."""
+        over GET and POST; ``etag_of`` tags GET answers for revalidation."""
         if schema.config.enable_experimental_incremental_execution:
             raise ValueError("incremental delivery is not supported over HTTP here")
         super().__init__(
@@ -251,6 +265,7 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
         self.connection_check = connection_check
         self.http_error_of = http_error_of
         self.persisted_queries = persisted_queries
+        self.etag_of = etag_of
         # Made once: strawberry reads its page from disk on every request. `routes`
         # points it at the files it serves, since only it knows their path.
         self.graphiql_page = (
@@ -459,7 +474,20 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
         refusal = self._http_error(result.errors or [])
         if refusal is not None:
             return self._respond(body, refusal.status, media_type, refusal.headers, sub_response)
-        return self._respond(body, status, media_type, sub_response=sub_response)
+        etag = self.etag_of(context) if is_get and status == 200 and self.etag_of else None
+        if etag is None:
+            return self._respond(body, status, media_type, sub_response=sub_response)
+        # Private: the answer is the caller's; no-cache: revalidated every time, which costs a 304.
+        headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Accept, Authorization"}
+        if matches(request.headers.get("if-none-match", ""), etag):
+            return self._not_modified(headers, sub_response)
+        return self._respond(body, status, media_type, headers, sub_response)
+
+    def _not_modified(self, headers: Mapping[str, str], sub_response: Response) -> Response:
+        response = Response(status_code=304, headers=dict(headers))
+        response.headers.raw.extend(sub_response.headers.raw)
+        response.background = sub_response.background
+        return response
 
     def _http_error(self, errors: list[GraphQLError]) -> HTTPError | None:
         """The first refusal ``http_error_of`` finds among the errors."""

@@ -38,6 +38,7 @@ from storyline_graphql.cost import QueryCost
 from storyline_graphql.epics import EpicMutations, load_epic
 from storyline_graphql.event_types import EventTypeQuery
 from storyline_graphql.ratelimit import RateLimitQuery
+from storyline_graphql.result_cache import CachedResults, ResultCache
 from storyline_graphql.scalars import SCALARS
 from storyline_graphql.sprints import SprintMutations, SprintQuery, load_sprint
 from storyline_graphql.stories import StoryMutations, StoryQuery, load_story
@@ -178,20 +179,24 @@ def build_schema(settings: Settings) -> StorylineSchema:
         *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
     ]
+    results = ResultCache(settings.result_cache_size)
     extensions: list[Any] = [
         lambda: ParserCache(maxsize=CACHE_SIZE),
         lambda: ValidationCache(maxsize=CACHE_SIZE),
         lambda: AddValidationRules(limits),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        QueryCost,
+        QueryCost,  # before the cache: an answer from it is charged like any other
+        lambda: CachedResults(results),
         MaskFaults,
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
-    return StorylineSchema(
+    schema = StorylineSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALARS, disable_field_suggestions=not settings.introspection),
     )
+    results.serve(schema._schema)
+    return schema

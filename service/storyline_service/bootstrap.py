@@ -12,6 +12,7 @@ from storyline_service.database import Engines, create_engines, create_tables
 from storyline_service.projections.runner import Projector
 from storyline_service.projections.watch import ProjectionWatch, projected_channel
 from storyline_service.queries import Reads
+from storyline_service.read_versions import ReadModelGenerationRow  # noqa: F401  (created with the rest)
 from storyline_service.settings import Settings
 
 

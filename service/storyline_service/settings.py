@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     max_request_bytes: int = 1_000_000
     # Automatic Persisted Queries: documents kept by hash in each process (an LRU); 0 turns APQ off.
     persisted_queries_size: int = 1000
+    # Query answers kept in each process (an LRU), keyed by what decides them, read-model positions
+    # included, so never stale (storyline_graphql/result_cache.py); 0 turns the cache off.
+    result_cache_size: int = 1000
     admin_token: SecretStr | None = None  # bootstrap token for the user "admin", ADMIN on every board
     # Per API token and window: an operation spends 1 unit per 100 objects it may return (at least 1),
     # and each command it runs 1 more. The board page refreshes at most once every 2 s, for at most

@@ -97,13 +97,14 @@ def test_a_listed_origin_gets_its_preflight_answered_without_credentials(
     assert headers["access-control-allow-origin"] == listed.origin
     assert "POST" in headers["access-control-allow-methods"]
     assert "authorization" in headers["access-control-allow-headers"].lower()
+    assert "if-none-match" in headers["access-control-allow-headers"].lower()  # revalidating a GET
     assert "access-control-allow-credentials" not in headers  # bearer tokens only, never cookies
 
     answer = cors_server.client().post("/graphql", json={"query": VIEWER}, headers={"Origin": listed.origin})
     assert answer.json() == {"data": {"viewer": {"name": "alice"}}}
     assert answer.headers["access-control-allow-origin"] == listed.origin
     exposed = answer.headers["access-control-expose-headers"].lower()
-    assert "x-ratelimit-remaining" in exposed and "x-request-id" in exposed
+    assert "x-ratelimit-remaining" in exposed and "x-request-id" in exposed and "etag" in exposed
 
 
 def test_an_unlisted_origin_gets_no_cors_header_and_its_preflight_is_refused(

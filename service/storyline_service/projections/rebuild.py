@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Integer, Table, delete, insert, select, updat
 
 from storyline_service.projections.base import Projection, Tables
 from storyline_service.projections.runner import Projector, apply_batch, tracking
+from storyline_service.read_versions import bump_generation
 
 Progress = Callable[[int], None]  # called with the number of events just replayed
 REPLAY_BATCH = 5000  # events per transaction when replaying: fewer commits, bounded memory
@@ -84,6 +85,7 @@ def rebuild(projector: Projector, projections: list[Projection], progress: Progr
                     conn.execute(insert(live).from_select(columns, source))
             conn.execute(update(tracking).where(tracking.c.name.in_(names)).values(position=position))
             projector.known = None
+            bump_generation(conn)  # same positions, new rows: cached answers must not match them
     return position
 
 
