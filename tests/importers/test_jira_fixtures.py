@@ -7,12 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
-from storyline_service.bootstrap import Runtime
+from storyline_service.bootstrap import Runtime, bootstrap
 from storyline_service.importers.jira.importer import JiraImport
 from storyline_service.queries import Reads
 from storyline_service.readmodels import AuditEntryRow, table_of
+from storyline_service.settings import Settings
 from tests.helpers import at
 
 audit = table_of(AuditEntryRow)
@@ -211,3 +213,44 @@ def test_sprint_changelog_items_add_and_remove_the_story_by_their_author_at_thei
 def sprint_ids(runtime: Runtime) -> set[str]:
     with runtime.engine.connect() as conn:
         return {row.sprint_id for row in conn.execute(select(audit.c.sprint_id)) if row.sprint_id}
+
+
+class Interrupted(Exception):
+    pass
+
+
+def history(runtime: Runtime) -> list[tuple[Any, ...]]:
+    with runtime.engine.connect() as conn:
+        rows = conn.execute(
+            select(audit.c.event_type, audit.c.entity_key, audit.c.actor, audit.c.occurred_at)
+            .where(audit.c.entity_type != "Sprint")  # sprint ids differ between databases
+            .order_by(audit.c.sequence)
+        )
+        return [tuple(row) for row in rows]
+
+
+def test_an_interrupted_import_resumes_after_the_last_batch_saved(runtime: Runtime, tmp_path: Path) -> None:
+    done = change("2024-02-20T09:00:00.000+0000", "asmith", "status", "To Do", "Done")
+    path = tmp_path / "issues.jsonl"
+    path.write_text("".join(f"{json.dumps(planned_issue(f'ABC-{n}', [1, 2], done))}\n" for n in range(1, 9)))
+
+    def stop_after_two_batches(steps_done: int, steps: int) -> None:
+        if steps_done >= 10:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        JiraImport(runtime.app, "ABC", path, batch_steps=5).run(stop_after_two_batches)
+    saved = runtime.projector.head()
+    assert saved > 0
+    rest = JiraImport(runtime.app, "ABC", path, batch_steps=5).run()
+    assert rest.events > 0 and not [w for w in rest.warnings if " at " in w], rest.warnings
+    runtime.projector.catch_up()
+
+    # The same history as an import that was never interrupted, in one batch.
+    whole = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'whole.db'}"), read_your_writes=False)
+    try:
+        assert JiraImport(whole.app, "ABC", path).run().events == runtime.projector.head()
+        whole.projector.catch_up()
+        assert history(whole) == history(runtime)
+    finally:
+        whole.close()
