@@ -25,7 +25,7 @@ from typing import Any
 
 import psycopg
 
-from bench import baselines, cached_reads, pgcopy, scenarios
+from bench import baselines, cached_reads, history, pgcopy, scenarios
 from bench.churn import write_churned
 from bench.data import Shape, Summary, generate
 from bench.measure import OUT, Latency, Report, alternating, back_to_back, concurrently, paired, rate
@@ -34,6 +34,7 @@ from storyline_service.bootstrap import Runtime, bootstrap
 from storyline_service.settings import Settings
 
 SEED = 8
+QUICK_JIRA_ISSUES = 300  # of the TIMOB archive in quick mode; the whole of it in full mode
 POSTGRES_URL = os.environ.get("STORYLINE_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
 BOARD = "BA"  # the measured board: board 0 of every log
 UNLIMITED = 10**9  # the per-token rate limit would throttle the bench's one client
@@ -592,6 +593,7 @@ class Bench:
             cached_reads.measure(self.report, "sqlite", runtime, token, BOARD, sprint, sizes.reps, http)
         if not self.pg_problem:
             self.postgres_reads(small, big, summary)
+        self.history(big)
 
     def generate_in_parallel(self, target: Settings, boards: range, shape: Shape) -> Summary:
         """Generates ``boards`` in parallel processes and appends their logs to ``target``'s."""
@@ -606,6 +608,35 @@ class Bench:
                     pgcopy.copy_log(source, runtime)
                 summary.add(part)
         return summary
+
+    def everything(self) -> None:
+        if self.pg_problem:
+            self.report.note(f"PostgreSQL figures skipped: {self.pg_problem}")
+        self.physical()
+        self.writes("sqlite", sqlite_settings(self.tmp / "write.db"))
+        if not self.pg_problem:
+            with postgres_schema() as settings:
+                self.writes("postgres", settings)
+        self.churn()
+        self.logs()
+
+    def history(self, log: Settings) -> None:
+        """History in and out: export and import of ``log``, the chain's cost on writes, the Jira import."""
+        with runtime_of(log, read_your_writes=False) as runtime:
+            # An export carries each event's chain hash: the chain links the whole log first.
+            runtime.projector.projections = [p for p in runtime.projector.projections if p.name == "chain"]
+            runtime.projector.catch_up()
+            history.export_and_import(self.report, runtime, self.tmp, "sqlite")
+        history.chain_cost(self.report, self.tmp, self.sizes.write_stories, self.sizes.write_seconds)
+        history.jira_import(self.report, self.tmp, None if self.sizes.mode == "full" else QUICK_JIRA_ISSUES)
+
+    def history_only(self) -> None:
+        """``--only history``: the big log alone (no reads measured), then the history figures."""
+        big = sqlite_settings(self.tmp / "big.db")
+        start = time.perf_counter()
+        more = self.generate_in_parallel(big, range(self.sizes.boards), Shape(sprints=self.sizes.sprints))
+        self.report.note(f"log: {more.events} events generated in {time.perf_counter() - start:.0f} s")
+        self.history(big)
 
     def postgres_reads(self, small: Settings, big: Settings, summary: Summary) -> None:
         """Copies both SQLite logs with their read models into fresh schemas and measures the reads there."""
@@ -641,6 +672,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
     parser.add_argument("--boards", type=int, help="boards in the big log (default: by mode)")
     parser.add_argument("--sprints", type=int, help="sprints per board (default: by mode)")
+    parser.add_argument("--only", choices=["history"], help="only these figures (history: on the big log)")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     if args.boards or args.sprints:
@@ -652,15 +684,10 @@ def main(argv: list[str] | None = None) -> None:
     with TemporaryDirectory(prefix="storyline-bench-") as tmp:
         bench = Bench(sizes, report, Path(tmp))
         bench.emit_machine()
-        if bench.pg_problem:
-            report.note(f"PostgreSQL figures skipped: {bench.pg_problem}")
-        bench.physical()
-        bench.writes("sqlite", sqlite_settings(Path(tmp) / "write.db"))
-        if not bench.pg_problem:
-            with postgres_schema() as settings:
-                bench.writes("postgres", settings)
-        bench.churn()
-        bench.logs()
+        if args.only == "history":
+            bench.history_only()
+        else:
+            bench.everything()
     load = [round(value, 2) for value in os.getloadavg()]
     report.emit("bench.total_time", time.perf_counter() - started, "s", mode=sizes.mode, load_average=load)
     report.save()

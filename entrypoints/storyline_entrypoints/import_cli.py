@@ -35,7 +35,9 @@ def import_jira(
     Running it again records nothing new; an interrupted import resumes."""
     runtime = bootstrap(read_your_writes=False)
     try:
-        job = JiraImport(runtime.app, board, issues, story_points, actor_map)
+        job = JiraImport(
+            runtime.app, board, issues, story_points, actor_map, runtime.settings.import_batch_steps
+        )
         columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
         with Progress(*columns, console=console) as progress:
             task = progress.add_task("importing", total=None)

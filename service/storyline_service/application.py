@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.persistence import JSONTranscoder, RecordConflictError, Transcoding
+from eventsourcing.utils import strtobool
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from storyline_domain import rules
@@ -38,6 +40,7 @@ from storyline_domain.sprint import Sprint
 from storyline_domain.story import EDITABLE_FIELDS as STORY_EDITABLE_FIELDS
 from storyline_domain.story import Story, clean_assignee, story_id
 from storyline_domain.text import check_text
+from storyline_service.batching import Batch, BatchingRepository, current_batch
 from storyline_service.guards import BACKFILL_NEEDS_IMPORT, Policy
 from storyline_service.placing import TURNS, StoryCreation, load_placement
 from storyline_service.receipts import CommandReceipt, receipt_id
@@ -91,6 +94,33 @@ class Storyline(Application[UUID]):
         self.policy = policy or Policy()
         # Called with the last notification id of each save (read-your-writes).
         self.on_recorded: Callable[[int], None] | None = None
+
+    def construct_repository(self) -> Repository[UUID]:
+        """eventsourcing's repository, configured as it does, that also knows batches."""
+        cache_maxsize = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
+        return BatchingRepository(
+            event_store=self.events,
+            snapshot_store=self.snapshots,
+            cache_maxsize=int(cache_maxsize) if cache_maxsize else None,
+            fastforward=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD, "y")),
+            fastforward_skipping=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD_SKIPPING, "n")),
+            deepcopy_from_cache=strtobool(self.env.get(self.DEEPCOPY_FROM_AGGREGATE_CACHE, "y")),
+        )
+
+    @contextmanager
+    def batched(self) -> Iterator[Batch]:
+        """Commands run inside see each other's changes and are saved together, in one
+        transaction, when it ends; nothing is saved if it ends with an error."""
+        batch = Batch()
+        token = current_batch.set(batch)
+        try:
+            yield batch
+        finally:
+            current_batch.reset(token)
+        # The events first, in command order; then the aggregates, for snapshots and the cache.
+        recordings = self.save(*batch.events, *batch.aggregates.values())
+        if recordings and self.on_recorded is not None:
+            self.on_recorded(recordings[-1].notification.id)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -448,6 +478,10 @@ class Storyline(Application[UUID]):
             result, changed = run(stamp)
             if caller.idempotency_key is not None:
                 changed.append(CommandReceipt.create(command, fingerprint, result, stamp))
+            batch = current_batch.get()
+            if batch is not None:
+                batch.add(changed)
+                return result
             try:
                 recordings = self.save(*changed)
             except RecordConflictError:

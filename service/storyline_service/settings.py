@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     # Aggregates kept in memory for commands; each use still reads the events recorded since
     # (eventsourcing's fast-forward), so other processes' writes are seen. 0 turns it off.
     aggregate_cache_size: int = 1000
+    # Steps an import saves per transaction: fewer, larger transactions, and a bounded loss on interruption.
+    import_batch_steps: int = 500
     introspection: bool = True
     max_page_size: int = 500
     max_query_depth: int = 12

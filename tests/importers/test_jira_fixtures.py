@@ -7,12 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
-from storyline_service.bootstrap import Runtime
+from storyline_service.bootstrap import Runtime, bootstrap
 from storyline_service.importers.jira.importer import JiraImport
 from storyline_service.queries import Reads
 from storyline_service.readmodels import AuditEntryRow, table_of
+from storyline_service.settings import Settings
 from tests.helpers import at
 
 audit = table_of(AuditEntryRow)
@@ -112,3 +114,143 @@ def test_changelog_history_bad_lines_and_cleaned_text(runtime: Runtime, tmp_path
     head = runtime.projector.head()
     again = JiraImport(runtime.app, "ABC", path).run()
     assert again.events == 0 and runtime.projector.head() == head
+
+
+def sprint(number: int, start: str, complete: str) -> dict[str, Any]:
+    return {
+        "id": number,
+        "name": f"ABC Sprint {number}",
+        "state": "closed",
+        "startDate": f"{start}T08:00:00.000Z",
+        "endDate": f"{complete}T17:00:00.000Z",
+        "completeDate": f"{complete}T17:00:00.000Z",
+    }
+
+
+def sprint_change(when: str, author: str, before: list[int], after: list[int]) -> Any:
+    """A Sprint item as Jira's changelog writes it: the field's sprint ids and names, comma-separated."""
+    item = {
+        "field": "Sprint",
+        "fieldtype": "custom",
+        "fieldId": "customfield_10020",
+        "from": ", ".join(map(str, before)),
+        "fromString": ", ".join(f"ABC Sprint {n}" for n in before),
+        "to": ", ".join(map(str, after)),
+        "toString": ", ".join(f"ABC Sprint {n}" for n in after),
+    }
+    return {"id": "2", "author": {"name": author, "key": author}, "created": when, "items": [item]}
+
+
+def planned_issue(key: str, sprints: list[int], status_change: Any, *changes: Any) -> dict[str, Any]:
+    return {
+        "key": key,
+        "fields": {
+            "summary": f"Work {key}",
+            "issuetype": {"name": "Story"},
+            "status": status("Done", "done"),
+            "created": "2024-01-20T09:00:00.000+0000",
+            "updated": "2024-02-20T09:00:00.000+0000",
+            "resolutiondate": "2024-02-20T09:00:00.000+0000",
+            "reporter": {"name": "jdoe"},
+            "closedSprints": [sprint(1, "2024-02-01", "2024-02-14"), sprint(2, "2024-02-15", "2024-02-28")][
+                : len(sprints)
+            ],
+        },
+        "changelog": {"histories": [*changes, status_change]},
+    }
+
+
+def test_sprint_changelog_items_add_and_remove_the_story_by_their_author_at_their_time(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    done = change("2024-02-20T09:00:00.000+0000", "asmith", "status", "To Do", "Done")
+    carried = planned_issue(
+        "ABC-9",
+        [1, 2],
+        done,
+        sprint_change("2024-01-30T10:00:00.000+0000", "jdoe", [], [1]),
+        sprint_change("2024-02-15T09:00:00.000+0000", "asmith", [1], [1, 2]),  # carried over by hand
+    )
+    dropped = planned_issue(
+        "ABC-10",
+        [1],
+        done,
+        sprint_change("2024-01-31T10:00:00.000+0000", "jdoe", [], [1]),
+        sprint_change("2024-02-05T10:00:00.000+0000", "bkim", [1], []),
+    )
+    path = tmp_path / "issues.jsonl"
+    path.write_text(f"{json.dumps(carried)}\n{json.dumps(dropped)}\n")
+    summary = JiraImport(runtime.app, "ABC", path).run()
+    runtime.projector.catch_up()
+    assert not [w for w in summary.warnings if "Sprint" in w or "refused" in w], summary.warnings
+
+    reads = Reads(runtime.engine)
+    names = {row.id: row.name for row in reads.sprints_by_id(list(sprint_ids(runtime))).values()}
+    with runtime.engine.connect() as conn:
+        rows = conn.execute(
+            select(audit.c.story_key, audit.c.actor, audit.c.occurred_at, audit.c.changes)
+            .where(audit.c.event_type == "StorySprintChanged")
+            .order_by(audit.c.sequence)
+        ).all()
+    moves = [
+        (key, actor, when, names.get(c["from"]), names.get(c["to"]))
+        for key, actor, when, changes in rows
+        for c in changes
+        if c["field"] == "sprint"
+    ]
+    assert moves == [
+        ("ABC-9", "jdoe", at("2024-01-30 10:00"), None, "ABC Sprint 1"),
+        ("ABC-10", "jdoe", at("2024-01-31 10:00"), None, "ABC Sprint 1"),
+        ("ABC-10", "bkim", at("2024-02-05 10:00"), "ABC Sprint 1", None),
+        ("ABC-9", "jira-import", at("2024-02-14 17:00"), "ABC Sprint 1", None),  # unfinished: carried over
+        ("ABC-9", "asmith", at("2024-02-15 09:00"), None, "ABC Sprint 2"),
+    ]
+
+    head = runtime.projector.head()
+    assert JiraImport(runtime.app, "ABC", path).run().events == 0 and runtime.projector.head() == head
+
+
+def sprint_ids(runtime: Runtime) -> set[str]:
+    with runtime.engine.connect() as conn:
+        return {row.sprint_id for row in conn.execute(select(audit.c.sprint_id)) if row.sprint_id}
+
+
+class Interrupted(Exception):
+    pass
+
+
+def history(runtime: Runtime) -> list[tuple[Any, ...]]:
+    with runtime.engine.connect() as conn:
+        rows = conn.execute(
+            select(audit.c.event_type, audit.c.entity_key, audit.c.actor, audit.c.occurred_at)
+            .where(audit.c.entity_type != "Sprint")  # sprint ids differ between databases
+            .order_by(audit.c.sequence)
+        )
+        return [tuple(row) for row in rows]
+
+
+def test_an_interrupted_import_resumes_after_the_last_batch_saved(runtime: Runtime, tmp_path: Path) -> None:
+    done = change("2024-02-20T09:00:00.000+0000", "asmith", "status", "To Do", "Done")
+    path = tmp_path / "issues.jsonl"
+    path.write_text("".join(f"{json.dumps(planned_issue(f'ABC-{n}', [1, 2], done))}\n" for n in range(1, 9)))
+
+    def stop_after_two_batches(steps_done: int, steps: int) -> None:
+        if steps_done >= 10:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        JiraImport(runtime.app, "ABC", path, batch_steps=5).run(stop_after_two_batches)
+    saved = runtime.projector.head()
+    assert saved > 0
+    rest = JiraImport(runtime.app, "ABC", path, batch_steps=5).run()
+    assert rest.events > 0 and not [w for w in rest.warnings if " at " in w], rest.warnings
+    runtime.projector.catch_up()
+
+    # The same history as an import that was never interrupted, in one batch.
+    whole = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'whole.db'}"), read_your_writes=False)
+    try:
+        assert JiraImport(whole.app, "ABC", path).run().events == runtime.projector.head()
+        whole.projector.catch_up()
+        assert history(whole) == history(runtime)
+    finally:
+        whole.close()

@@ -1,9 +1,10 @@
 """Turns Jira issues into a board's history: every step a backfilled command at its original time.
 
 Steps run in global time order, so sprint starts and completions see the board
-as it stood. Each has an idempotency key of its own: running the import again
-replays their receipts and records nothing new, and an interrupted import
-resumes where it stopped.
+as it stood, and are saved in batches, many steps to a transaction. Each step
+has an idempotency key of its own: running the import again replays their
+receipts and records nothing new, and an interrupted import resumes after the
+last batch saved.
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from eventsourcing.persistence import RecordConflictError
+
 from storyline_domain.errors import DomainError
 from storyline_service.application import Caller, Storyline
 from storyline_service.importers.commands import create_story_with_key
 from storyline_service.importers.jira.source import (
+    Change,
     JiraIssue,
     JiraSprint,
     Source,
@@ -78,8 +82,10 @@ class JiraImport:
         issues: Path,
         story_points: Path | None = None,
         actor_map: Path | None = None,
+        batch_steps: int = 500,
     ) -> None:
         self.app, self.board, self.path = app, board, issues
+        self.batch_steps = max(1, batch_steps)
         self.points = read_points(story_points)
         self.actors = read_actor_map(actor_map)
         self.source = Source()
@@ -105,6 +111,12 @@ class JiraImport:
         )
         schedule = self._schedule(sprints)
         self.slots = {sprint.id: slot for slot, sprint in enumerate(sprints, 1)}
+        self.joins: dict[int, list[datetime]] = {}  # sprint id -> when changelogs add issues to it
+        for issue in issues:
+            for change in issue.changes:
+                if change.field.lower() == "sprint":
+                    for sprint_id in change.sprint_ids()[0]:
+                        self.joins.setdefault(sprint_id, []).append(change.at)
         first = min(issue.created for issue in issues)
         self._step(first, CREATE_BOARD, "board", IMPORTER, self._create_board)
         for sprint in sprints:
@@ -158,6 +170,8 @@ class JiraImport:
     ) -> None:
         members = [issue for issue in issues if sprint.id in issue.sprints]
         created = runs[0] if runs else min(issue.created for issue in members)
+        # A changelog may add issues to it while it is planned, before it starts.
+        created = min([created, *self.joins.get(sprint.id, [])])
         name = self.text.single_line(sprint.name, 100)
         start_date = (sprint.start or created).date()  # the dates as planned in Jira
         end_date = max((sprint.end or sprint.completed or created).date(), start_date)
@@ -204,10 +218,12 @@ class JiraImport:
             return create_story_with_key(self.app, caller, self.board, key, fields, points, assignee)
 
         self._step(issue.created, CREATE_STORY, key, reporter, create)
-        for sprint_id in issue.sprints:
+        sprint_changes = any(change.field.lower() == "sprint" for change in issue.changes)
+        for sprint_id in [] if sprint_changes else issue.sprints:  # else the changelog tells
             start, end = schedule.get(sprint_id, (issue.created, None))
             at = max(issue.created, start)
-            if end is not None and at > end:
+            completed = self.source.sprints[sprint_id].completed
+            if (end is not None and at > end) or (completed is not None and issue.created > completed):
                 name = self.source.sprints[sprint_id].name
                 self.source.warnings.append(f"{key}: created after sprint {name!r} closed; not added to it")
                 continue
@@ -251,31 +267,64 @@ class JiraImport:
                 self._step(
                     change.at, CHANGE, tag, author, partial(self._call, self.app.assign_story, key, user)
                 )
-            elif name not in ("sprint", "rank"):  # membership comes from the sprint fields; rank is not kept
+            elif name == "sprint":
+                self._plan_sprint_change(key, number, change)
+            elif name != "rank":  # ranks are Storyline's own
                 self.source.unknown_fields[f"changelog:{change.field}"] += 1
+
+    def _plan_sprint_change(self, key: str, number: int, change: Change) -> None:
+        """The issue joins and leaves sprints as its Sprint field changed, by whoever changed it."""
+        joined, left = change.sprint_ids()
+        author = self.actor(change.author)
+        for action, sprint_ids in (("add", joined), ("remove", left)):
+            for sprint_id in sprint_ids:
+                if sprint_id not in self.slots:
+                    self.source.warnings.append(f"{key}: sprint {sprint_id} of its changelog is unknown")
+                    continue
+                run = partial(self._membership, action=action, sprint_id=sprint_id, key=key)
+                tag = f"{key}/change-{number}/{sprint_id}"
+                self._step(change.at, ADD, tag, author, run, self.slots[sprint_id])
+
+    def _membership(self, caller: Caller, action: str, sprint_id: int, key: str) -> Any:
+        if action == "add":
+            return self.app.add_story_to_sprint(caller, self.sprint_ids[sprint_id], key)
+        return self.app.remove_story_from_sprint(caller, self.sprint_ids[sprint_id], key)
 
     @staticmethod
     def _call(command: Callable[[Caller, str, Any], Any], key: str, value: Any, caller: Caller) -> Any:
         return command(caller, key, value)
+
+    def _run(self, step: Step) -> None:
+        step.run(
+            Caller(
+                step.actor,
+                occurred_at=step.at,
+                idempotency_key=f"jira/{self.board}/{step.order}/{step.tiebreak}",
+                superuser=True,
+            )
+        )
 
     def run(self, progress: Callable[[int, int], None] | None = None) -> Summary:
         steps = self.plan()
         summary = Summary(issues=len({s.tiebreak for s in steps if s.order == CREATE_STORY}))
         summary.sprints = len(self.source.sprints)
         head = self.app.recorder.max_notification_id() or 0
-        for done, step in enumerate(steps, 1):
-            caller = Caller(
-                step.actor,
-                occurred_at=step.at,
-                idempotency_key=f"jira/{self.board}/{step.order}/{step.tiebreak}",
-                superuser=True,
-            )
+        for start in range(0, len(steps), self.batch_steps):
+            batch = steps[start : start + self.batch_steps]
             try:
-                step.run(caller)
-            except DomainError as error:
-                summary.warnings.append(f"{step.tiebreak} at {step.at.isoformat()}: {error.message}")
+                with self.app.batched():
+                    for step in batch:
+                        self._run(step)
+            except (DomainError, RecordConflictError):
+                # A refused step may have changed aggregates of the batch before it was refused:
+                # the batch is dropped and run again step by step, each in its own transaction.
+                for step in batch:
+                    try:
+                        self._run(step)
+                    except DomainError as error:
+                        summary.warnings.append(f"{step.tiebreak} at {step.at.isoformat()}: {error.message}")
             if progress:
-                progress(done, len(steps))
+                progress(start + len(batch), len(steps))
         summary.events = (self.app.recorder.max_notification_id() or 0) - head
         summary.cleaned, summary.shortened = self.text.cleaned, self.text.shortened
         summary.warnings[:0] = [

@@ -64,7 +64,18 @@ class Change:
     field: str
     before: str | None
     after: str | None
+    before_id: str | None
     after_id: str | None
+
+    def sprint_ids(self) -> tuple[list[int], list[int]]:
+        """Of a Sprint item: the sprints the issue joined and those it left (Jira writes the
+        field's sprint ids before and after, comma-separated)."""
+
+        def ids(value: str | None) -> list[int]:
+            return [int(part) for part in (value or "").split(",") if part.strip().isdigit()]
+
+        before, after = ids(self.before_id), ids(self.after_id)
+        return [i for i in after if i not in before], [i for i in before if i not in after]
 
 
 @dataclass(frozen=True)
@@ -127,6 +138,7 @@ def _changes(raw: dict[str, Any]) -> list[Change]:
                     str(item["field"]),
                     item.get("fromString"),
                     item.get("toString"),
+                    item.get("from"),
                     item.get("to"),
                 )
             )
