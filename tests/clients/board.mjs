@@ -4,22 +4,13 @@
 // Prints one JSON line describing what happened; the Python test checks it against the server.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { launch, watch } from "./chromium.mjs";
+import { client, launch, watch } from "./chromium.mjs";
 
 const config = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const BOARD = "PAY";
 
 // The second client: plain GraphQL over HTTP with its own token.
-async function send(token, operationName, variables) {
-  const response = await fetch(`${config.baseUrl}/graphql`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query: config.operations[operationName], operationName, variables }),
-  });
-  const body = await response.json();
-  if (body.errors) throw new Error(`${operationName}: ${JSON.stringify(body.errors)}`);
-  return body.data;
-}
+const send = client(config);
 
 async function moveAsOther(key, toColumn) {
   const { moveStory } = await send(config.otherToken, "MoveStory", { input: { storyKey: key, toColumn } });

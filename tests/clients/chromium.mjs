@@ -53,3 +53,18 @@ export function watch(page) {
   });
   return problems;
 }
+
+// A plain GraphQL-over-HTTP client for the contract's operations: send(token, operationName, variables)
+// answers the data, and throws on errors. `config` names baseUrl and operations (name -> document).
+export function client(config) {
+  return async function send(token, operationName, variables) {
+    const response = await fetch(`${config.baseUrl}/graphql`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: config.operations[operationName], operationName, variables }),
+    });
+    const body = await response.json();
+    if (body.errors) throw new Error(`${operationName}: ${JSON.stringify(body.errors)}`);
+    return body.data;
+  };
+}

@@ -3,6 +3,7 @@ stated memory bound; one object more is refused before it runs (README, "Configu
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from functools import cache
@@ -15,7 +16,7 @@ from storyline_graphql.cost import list_bounds, query_cost, text_bounds
 from storyline_graphql.schema import MAX_ALIASES, build_schema
 from storyline_service.application import Caller
 from storyline_service.settings import Settings
-from tests.contract.documents import definitions
+from tests.contract.documents import ROOT, definitions
 from tests.graphql.conftest import Server, serve
 
 RSS_BOUND_MB = 512  # README, "Configuration"
@@ -114,14 +115,34 @@ def test_long_text_costs_one_object_per_500_characters_it_may_hold() -> None:
     assert cost('{ story(key: "X-1") { description a: description } }', settings) == 1 + 80
 
 
+EXAMPLES = ROOT / "frontend-contract" / "examples"
+
+
 def test_every_contract_operation_stays_far_below_the_cost_limit() -> None:
+    """With the variables its examples send, and with only its required ones (page sizes at their
+    defaults): variables that don't coerce would be costed at the largest page."""
     settings = Settings()
     schema = schema_of(settings)
     operations, fragments = definitions()
     bounds, texts = list_bounds(settings), text_bounds(settings)
+    sent: dict[str, list[dict[str, object]]] = {name: [] for name in operations}
+    for example in EXAMPLES.glob("*.json"):
+        call = json.loads(example.read_text())
+        sent[call["operation"]].append(call["variables"])
     for name, operation in operations.items():
-        spent = query_cost(schema, operation, fragments, {}, settings.max_page_size, bounds, texts)
-        assert spent <= settings.max_query_cost / 2, name
+        assert sent[name], f"{name} has no example"
+        for variables in sent[name]:
+            required = {
+                key: value
+                for key, value in variables.items()
+                if any(
+                    definition.variable.name.value == key and definition.default_value is None
+                    for definition in operation.variable_definitions or ()
+                )
+            }
+            for costed in (variables, required):
+                spent = query_cost(schema, operation, fragments, costed, settings.max_page_size, bounds, texts)
+                assert spent <= settings.max_query_cost / 2, (name, costed)
 
 
 def test_the_largest_admitted_request_stays_within_the_memory_bound(server: Server) -> None:
