@@ -141,7 +141,9 @@ def test_every_contract_operation_stays_far_below_the_cost_limit() -> None:
                 )
             }
             for costed in (variables, required):
-                spent = query_cost(schema, operation, fragments, costed, settings.max_page_size, bounds, texts)
+                spent = query_cost(
+                    schema, operation, fragments, costed, settings.max_page_size, bounds, texts
+                )
                 assert spent <= settings.max_query_cost / 2, (name, costed)
 
 
