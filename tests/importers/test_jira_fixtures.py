@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from storyline_service.analytics import sprint_report
 from storyline_service.bootstrap import Runtime, bootstrap
 from storyline_service.importers.jira.importer import JiraImport
 from storyline_service.queries import Reads
@@ -254,3 +255,64 @@ def test_an_interrupted_import_resumes_after_the_last_batch_saved(runtime: Runti
         assert history(whole) == history(runtime)
     finally:
         whole.close()
+
+
+def overlapping(key: str, sprints: list[int], resolved: str | None) -> dict[str, Any]:
+    """An issue without changelog in some of three overlapping sprints: sprint 1 is open all March,
+    sprint 2 runs inside it, and sprint 3 starts a day before sprint 2 completes."""
+    runs = {1: ("2024-03-01", "2024-03-29"), 2: ("2024-03-04", "2024-03-12"), 3: ("2024-03-11", "2024-03-19")}
+    return {
+        "key": key,
+        "fields": {
+            "summary": f"Work {key}",
+            "issuetype": {"name": "Story"},
+            "status": status("Done", "done") if resolved else status("Open", "new"),
+            "created": "2024-02-20T09:00:00.000+0000",
+            "updated": resolved or "2024-02-20T09:00:00.000+0000",
+            "resolutiondate": resolved,
+            "reporter": {"name": "jdoe"},
+            "closedSprints": [sprint(n, *runs[n]) for n in sprints],
+        },
+    }
+
+
+def test_overlapping_sprints_each_complete_as_in_jira(runtime: Runtime, tmp_path: Path) -> None:
+    issues = [
+        overlapping("ABC-1", [1], "2024-03-25T09:00:00.000+0000"),  # done in the long sprint
+        overlapping("ABC-2", [2, 1], None),  # never done: carried over by both
+        overlapping("ABC-3", [2, 3], "2024-03-15T09:00:00.000+0000"),  # carried over, done in the next
+        overlapping("ABC-4", [1], "2024-03-06T09:00:00.000+0000"),  # done early in the long sprint
+    ]
+    path, points = tmp_path / "issues.jsonl", tmp_path / "points.csv"
+    path.write_text("".join(f"{json.dumps(issue)}\n" for issue in issues))
+    points.write_text("issuekey,storypoint\nABC-1,3\nABC-2,5\nABC-3,2\nABC-4,1\n")
+    summary = JiraImport(runtime.app, "ABC", path, points).run()
+    runtime.projector.catch_up()
+    assert summary.warnings[0].startswith("2 of 3 started sprints start later than in Jira")
+
+    ids = sprint_ids(runtime)
+    names = {row.id: row.name for row in Reads(runtime.engine).sprints_by_id(list(ids)).values()}
+    with runtime.engine.connect() as conn:
+        rows = conn.execute(
+            select(audit.c.event_type, audit.c.sprint_id, audit.c.occurred_at)
+            .where(audit.c.event_type.in_(["SprintStarted", "SprintCompleted"]))
+            .order_by(audit.c.sequence)
+        ).all()
+    # One sprint at a time, each completing as in Jira: sprint 3 waits the day for sprint 2 to
+    # complete, and the long sprint 1 starts when the sprints it contains have completed.
+    assert [(event, names[sprint_id][4:], when) for event, sprint_id, when in rows] == [
+        ("SprintStarted", "Sprint 2", at("2024-03-04 08:00")),
+        ("SprintCompleted", "Sprint 2", at("2024-03-12 17:00")),
+        ("SprintStarted", "Sprint 3", at("2024-03-12 17:00")),
+        ("SprintCompleted", "Sprint 3", at("2024-03-19 17:00")),
+        ("SprintStarted", "Sprint 1", at("2024-03-19 17:00")),
+        ("SprintCompleted", "Sprint 1", at("2024-03-29 17:00")),
+    ]
+    reports = {names[sprint_id][4:]: sprint_report(runtime.engine, sprint_id) for sprint_id in ids}
+    assert {name: (sorted(r.carried_over), r.completed_points) for name, r in reports.items()} == {
+        "Sprint 1": (["ABC-2"], 4),  # ABC-1 and ABC-4 were done when it completed, as in Jira
+        "Sprint 2": (["ABC-2", "ABC-3"], 0),
+        "Sprint 3": ([], 2),
+    }
+    head = runtime.projector.head()
+    assert JiraImport(runtime.app, "ABC", path, points).run().events == 0 and runtime.projector.head() == head

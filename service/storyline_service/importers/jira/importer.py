@@ -93,6 +93,7 @@ class JiraImport:
         self.steps: list[Step] = []
         self.sprint_ids: dict[int, str] = {}  # Jira sprint id -> Storyline sprint id
         self.assignees: set[str] = set()  # stories are assigned to board members only
+        self.overlaps: str | None = None  # how many sprints start later than in Jira, if any
 
     def actor(self, jira_user: str | None) -> str:
         return self.actors.get(jira_user or "", jira_user or IMPORTER)
@@ -110,7 +111,10 @@ class JiraImport:
             key=lambda s: (s.start or min(i.created for i in issues if s.id in i.sprints), s.id),
         )
         schedule = self._schedule(sprints)
-        self.slots = {sprint.id: slot for slot, sprint in enumerate(sprints, 1)}
+        # Slots follow the schedule: at equal times, a sprint completes before the next one starts.
+        running = {sprint_id: position for position, sprint_id in enumerate(schedule)}
+        in_order = sorted(sprints, key=lambda s: running.get(s.id, len(running)))  # then the unstarted
+        self.slots = {sprint.id: slot for slot, sprint in enumerate(in_order, 1)}
         self.joins: dict[int, list[datetime]] = {}  # sprint id -> when changelogs add issues to it
         for issue in issues:
             for change in issue.changes:
@@ -134,24 +138,45 @@ class JiraImport:
     def _schedule(self, sprints: list[JiraSprint]) -> dict[int, tuple[datetime, datetime | None]]:
         """When each started sprint runs in Storyline, which has one active sprint per board.
 
-        Jira boards may overlap sprints. Each keeps its whole time: a sprint that
-        starts while the one before is still open starts when that one completes
-        (never earlier than its own start), and completes at its own completion, or
-        at its start if that came later. An active sprint completes when a later one starts.
+        Jira boards may overlap sprints. Which stories a sprint completes and which it
+        carries over depend on when it completes, so every sprint keeps its completion:
+        closed sprints run in the order of their completion, each from its own start, or
+        from when the one before completes if that is later. Active sprints, still open,
+        follow them in start order; each completes when the next one starts.
+        The schedule is in running order.
         """
-        started = [s for s in sprints if s.start is not None and s.state in ("closed", "active")]
+        closed = sorted(
+            (s for s in sprints if s.start is not None and s.state == "closed"),
+            key=lambda s: (self._completion(s), s.start, s.id),
+        )
+        active = [s for s in sprints if s.start is not None and s.state == "active"]
         schedule: dict[int, tuple[datetime, datetime | None]] = {}
         free_from: datetime | None = None
-        for sprint, following in zip(started, [*started[1:], None], strict=False):
+        previous: int | None = None
+        moved = 0
+        for sprint in [*closed, *active]:
             assert sprint.start is not None
             start = sprint.start if free_from is None else max(sprint.start, free_from)
-            end = sprint.completed if sprint.state == "closed" else None
-            if end is None and following is not None and following.start is not None:
-                end = following.start
-            end = None if end is None else max(end, start)
+            moved += start > sprint.start
+            end = self._completion(sprint) if sprint.state == "closed" else None
+            if previous is not None and schedule[previous][1] is None:  # an active one before it
+                schedule[previous] = (schedule[previous][0], start)
             schedule[sprint.id] = (start, end)
-            free_from = end
+            free_from, previous = end or start, sprint.id
+        if moved:
+            self.overlaps = (
+                f"{moved} of {len(schedule)} started sprints start later than in Jira, when an overlapping "
+                "sprint that completes before them completes (one active sprint per board); "
+                "every sprint completes as in Jira"
+            )
         return schedule
+
+    @staticmethod
+    def _completion(sprint: JiraSprint) -> datetime:
+        """When a closed sprint completed (Jira's completeDate; its end, or start, if it has none)."""
+        completed = sprint.completed or sprint.end or sprint.start
+        assert completed is not None and sprint.start is not None
+        return max(completed, sprint.start)
 
     def _step(
         self, at: datetime, order: int, tiebreak: str, actor: str, run: Callable[[Caller], Any], slot: int = 0
@@ -328,6 +353,7 @@ class JiraImport:
         summary.events = (self.app.recorder.max_notification_id() or 0) - head
         summary.cleaned, summary.shortened = self.text.cleaned, self.text.shortened
         summary.warnings[:0] = [
+            *([self.overlaps] if self.overlaps else []),
             *self.source.warnings,
             *(f"unknown field {name} ({count} issues)" for name, count in self.source.unknown_fields.items()),
         ]
