@@ -67,9 +67,9 @@ class Placement(StorylineAggregate):
     archived = False
     # Sprints planned on the board since the placement lists them, in order (a list once restored).
     sprint_ids: Sequence[UUID] = ()
-    # Whether ``sprint_ids`` holds every sprint of the board: so for placements created with their
-    # board since it lists them; a placement recorded before (or derived for an older board) may
-    # miss sprints planned before then.
+    # Whether ``sprint_ids`` holds every sprint of the board: true for placements created with
+    # their board since placements list sprints; one recorded before, or derived later for an
+    # older board, may miss sprints planned before then.
     lists_every_sprint = False
 
     def __init__(
