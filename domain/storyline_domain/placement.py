@@ -7,10 +7,16 @@ archives a story, or changes the columns, records an event on the placement
 in the same atomic save as its other events. Two such commands on one board
 therefore write the same next version of the placement, and the event store
 lets only one of them commit (see ``Storyline._placement``).
+
+The placement also lists the sprints planned on the board (``sprint_ids``):
+planning one records it here, so that archiving the board, which records the
+placement's next version too, finds every sprint inside this boundary and a
+sprint planned at the same moment loses its race (see ``board_archive``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID, uuid5
 
 from storyline_domain.base import Stamp, StorylineAggregate
@@ -57,17 +63,32 @@ def check_rank_request(before: str | None, after: str | None) -> None:
 class Placement(StorylineAggregate):
     """Where a board's open stories are: the consistency boundary for rules that span them."""
 
-    archived = False  # class-level default: snapshots taken before archiving existed restore without it
+    # Class-level defaults: placements and snapshots recorded before these existed restore without them.
+    archived = False
+    # Sprints planned on the board since the placement lists them, in order (a list once restored).
+    sprint_ids: Sequence[UUID] = ()
+    # Whether ``sprint_ids`` holds every sprint of the board: true for placements created with
+    # their board since placements list sprints; one recorded before, or derived later for an
+    # older board, may miss sprints planned before then.
+    lists_every_sprint = False
 
-    def __init__(self, board_key: str, limits: dict[str, int | None], spots: dict[str, Spot]) -> None:
+    def __init__(
+        self,
+        board_key: str,
+        limits: dict[str, int | None],
+        spots: dict[str, Spot],
+        lists_every_sprint: bool = False,  # absent from Created events recorded before it existed
+    ) -> None:
         self.board_key = board_key
         self.limits = limits  # the board's columns and their WIP limits (None: no limit)
         self.spots = spots  # open story key -> [column, rank]
+        self.lists_every_sprint = lists_every_sprint
 
     class Created(StorylineAggregate.Created):
         board_key: str
         limits: dict[str, int | None]
         spots: dict[str, Spot]
+        lists_every_sprint: bool
 
     class StoryPlaced(StorylineAggregate.Event):
         story_key: str
@@ -101,6 +122,12 @@ class Placement(StorylineAggregate):
         def apply(self, placement: Placement) -> None:
             placement.archived = True
 
+    class SprintPlanned(StorylineAggregate.Event):
+        sprint_id: UUID
+
+        def apply(self, placement: Placement) -> None:
+            placement.sprint_ids = [*placement.sprint_ids, self.sprint_id]
+
     class ColumnsChanged(StorylineAggregate.Event):
         limits: dict[str, int | None]
 
@@ -108,14 +135,24 @@ class Placement(StorylineAggregate):
             placement.limits = self.limits
 
     @classmethod
-    def create(cls, board_key: str, columns: list[Column], spots: dict[str, Spot], stamp: Stamp) -> Placement:
-        """``spots`` must already have distinct ranks (see :func:`distinct_ranks`)."""
+    def create(
+        cls,
+        board_key: str,
+        columns: list[Column],
+        spots: dict[str, Spot],
+        stamp: Stamp,
+        *,
+        lists_every_sprint: bool,
+    ) -> Placement:
+        """``spots`` must already have distinct ranks (see :func:`distinct_ranks`);
+        ``lists_every_sprint``: the board has no sprint yet (a new board)."""
         return cls._create(
             cls.Created,
             id=placement_id(board_key),
             board_key=board_key,
             limits=wip_limits(columns),
             spots=spots,
+            lists_every_sprint=lists_every_sprint,
             **stamp.fields(),
         )
 
@@ -204,6 +241,12 @@ class Placement(StorylineAggregate):
         if self.archived:
             raise InvalidTransitionError(f"board {self.board_key} is archived", field="boardKey")
         self._record(self.BoardArchived, stamp)
+
+    def plan_sprint(self, sprint_id: UUID, stamp: Stamp) -> None:
+        """Lists a new sprint of the board: planning it now saves the placement's next version."""
+        if self.archived:
+            raise InvalidTransitionError(f"board {self.board_key} is archived", field="boardKey")
+        self._record(self.SprintPlanned, stamp, sprint_id=sprint_id)
 
     def configure(self, columns: list[Column], stamp: Stamp) -> None:
         """Takes the board's new columns; refuses to drop a column that holds stories

@@ -122,14 +122,20 @@ def archive_story(story: Story, sprint: Sprint | None, placement: Placement, sta
         story.change_sprint(None, stamp)
 
 
-def archive_board(board: Board, placement: Placement, open_stories: list[Story], stamp: Stamp) -> None:
-    """Archives the board. ``open_stories`` are the stories on its placement: each records that
-    its board was archived, so that a command that read one of them before cannot save after."""
-    _check_times(stamp, board, *open_stories)
+def archive_board(
+    board: Board, placement: Placement, open_stories: list[Story], sprints: list[Sprint], stamp: Stamp
+) -> None:
+    """Archives the board. ``open_stories`` are the stories on its placement, ``sprints`` the
+    board's sprints: each open story and each planned or active sprint records that its board
+    was archived, so that a command that read one of them before cannot save after."""
+    open_sprints = [sprint for sprint in sprints if sprint.state != SprintState.CLOSED]
+    _check_times(stamp, board, *open_stories, *open_sprints)
     board.archive(stamp)
     placement.archive_board(stamp)
     for story in open_stories:
         story.note_board_archived(stamp)
+    for sprint in open_sprints:
+        sprint.note_board_archived(stamp)
 
 
 def start_sprint(board: Board, sprint: Sprint, members: list[Story], stamp: Stamp) -> None:

@@ -40,6 +40,8 @@ def clean_goal(goal: str | None) -> str | None:
 
 
 class Sprint(StorylineAggregate):
+    board_archived = False  # class-level default: older snapshots restore without it
+
     def __init__(self, board_key: str, name: str, goal: str | None, start_date: date, end_date: date) -> None:
         self.board_key = board_key
         self.name = name
@@ -100,6 +102,12 @@ class Sprint(StorylineAggregate):
             for key in self.carried_over:
                 sprint.members.remove(key)
 
+    class BoardArchived(StorylineAggregate.Event):
+        """The sprint's board was archived: the sprint keeps its history and takes no more changes."""
+
+        def apply(self, sprint: Sprint) -> None:
+            sprint.board_archived = True
+
     @classmethod
     def create(
         cls,
@@ -146,6 +154,9 @@ class Sprint(StorylineAggregate):
         diff = {f: [getattr(self, f), v] for f, v in changes.items() if getattr(self, f) != v}
         if diff:
             self._record(self.Updated, stamp, changes=diff)
+
+    def note_board_archived(self, stamp: Stamp) -> None:
+        self._record(self.BoardArchived, stamp)
 
     def check_open(self, field: str = "sprintId") -> None:
         if self.state == SprintState.CLOSED:

@@ -139,7 +139,7 @@ class Storyline(Application[UUID]):
             board = Board.create(
                 key, name, None if columns is None else as_columns(columns), stamp, self.policy.limits
             )
-            placement = Placement.create(board.key, board.columns, {}, stamp)
+            placement = Placement.create(board.key, board.columns, {}, stamp, lists_every_sprint=True)
             changed: list[StorylineAggregate] = [board, KeySequence.create(board.key, stamp), placement]
             if not caller.superuser:  # admin tokens set up and import boards for everyone
                 quota = self._board_quota(caller.actor, stamp)
@@ -369,6 +369,7 @@ class Storyline(Application[UUID]):
 
     # ----- sprints -----
 
+    @retry_lost_race  # a lost race is for the board's placement
     def create_sprint(
         self,
         caller: Caller,
@@ -379,12 +380,15 @@ class Storyline(Application[UUID]):
         goal: str | None = None,
     ) -> str:
         def run(stamp: Stamp) -> tuple[str, list[StorylineAggregate]]:
-            self._board(board_key, caller, Role.MANAGER)
+            board = self._board(board_key, caller, Role.MANAGER)
             # A fresh id per attempt; an idempotent retry replays the first one.
             sprint = Sprint.create(
                 uuid4(), board_key, name, goal, start_date, end_date, stamp, self.policy.limits
             )
-            return str(sprint.id), [sprint]
+            # Listed on the placement, which archiveBoard also saves: see board_archive.
+            placement = load_placement(self, board, stamp)
+            placement.plan_sprint(sprint.id, stamp)
+            return str(sprint.id), [sprint, placement]
 
         args = dict(board_key=board_key, name=name, start_date=start_date, end_date=end_date, goal=goal)
         return self._execute("createSprint", caller, args, run)

@@ -46,6 +46,7 @@ DESCRIPTIONS = {
     "SprintStoryRemoved": "A story was removed from a sprint.",
     "SprintStarted": "A sprint started, recording its commitment.",
     "SprintCompleted": "A sprint was completed, recording what was done and what carried over.",
+    "SprintBoardArchived": "A planned or active sprint's board was archived: it takes no more changes.",
 }
 
 

@@ -103,7 +103,8 @@ def load_placement(app: Application[UUID], board: Board, stamp: Stamp) -> Placem
         if story.key in repairs:
             story.rerank(repairs[story.key], now)
             spots[story.key] = [story.column, story.rank]
-    placement = Placement.create(board.key, board.columns, spots, now)
+    # The board may have sprints from before placements listed them: the archive finds those itself.
+    placement = Placement.create(board.key, board.columns, spots, now, lists_every_sprint=False)
     with suppress(RecordConflictError):
         app.save(placement, *stories)
     return _get(app, placement_id(board.key), Placement)

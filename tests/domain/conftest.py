@@ -171,7 +171,7 @@ def new_kit(clock: Clock, key: str = "PAY", columns: list[Column] | None = None)
     stamp = clock.stamp()
     board = Board.create(key, f"{key} board", columns, stamp)
     keys = KeySequence.create(key, stamp)
-    placement = Placement.create(key, board.columns, {}, stamp)
+    placement = Placement.create(key, board.columns, {}, stamp, lists_every_sprint=True)
     drain(board, keys, placement)
     return Kit(clock, board, keys, placement)
 

@@ -204,7 +204,7 @@ def test_ranking_to_where_a_story_already_is_records_nothing(kit: Kit) -> None:
 def test_placement_events_replay_to_the_same_state(kit: Kit) -> None:
     kit.placement.collect_events()
     clock = kit.clock
-    placement = Placement.create("OPS", kit.board.columns, {}, clock.stamp())
+    placement = Placement.create("OPS", kit.board.columns, {}, clock.stamp(), lists_every_sprint=True)
     placement.place("OPS-1", "TODO", "a0", "To Do", clock.stamp())
     placement.place("OPS-2", "TODO", "a1", "To Do", clock.stamp())
     placement.move("OPS-1", "DONE", "Done", clock.stamp())

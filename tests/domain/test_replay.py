@@ -24,7 +24,7 @@ def test_every_aggregate_replays_to_equal_state(clock: Clock) -> None:
 
     board = Board.create("PAY", "Payments", None, clock.stamp())
     keys = KeySequence.create("PAY", clock.stamp())
-    placement = Placement.create("PAY", board.columns, {}, clock.stamp())
+    placement = Placement.create("PAY", board.columns, {}, clock.stamp(), lists_every_sprint=True)
     board.grant_role("bob", Role.MANAGER, clock.stamp())
     board.grant_role("carol", Role.MEMBER, clock.stamp())
     board.revoke_role("carol", clock.stamp())

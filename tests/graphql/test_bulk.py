@@ -126,13 +126,14 @@ def test_an_archived_board_leaves_the_list_keeps_its_history_and_refuses_changes
     assert listed[board] is True
     history = server.post(
         "query($b: String!) { board(key: $b) { archived "
-        "history(last: 2) { edges { node { eventType } } } } }",
+        "history(last: 3) { edges { node { eventType } } } } }",
         {"b": board},
     )["board"]
     assert history["archived"] is True
     assert [e["node"]["eventType"] for e in history["history"]["edges"]] == [
         "BoardArchived",
         "StoryBoardArchived",
+        "SprintBoardArchived",
     ]
 
     head = server.head()
@@ -140,6 +141,8 @@ def test_an_archived_board_leaves_the_list_keeps_its_history_and_refuses_changes
         ("moveStory", {"storyKey": key, "toColumn": "DONE"}, "story { key }", "storyKey"),
         ("createStory", {"boardKey": board, "title": "More"}, "story { key }", "boardKey"),
         ("addStoryToSprint", {"sprintId": sprint, "storyKey": key}, "sprint { id }", "sprintId"),
+        ("updateSprint", {"sprintId": sprint, "goal": "Later"}, "sprint { id }", "sprintId"),
+        ("createSprint", {"boardKey": board, **SPRINT}, "sprint { id }", "boardKey"),
         ("archiveBoard", {"boardKey": board}, "board { key }", "boardKey"),
     ]:
         refused = mutate(server, name, input, selection)
@@ -188,6 +191,47 @@ def test_archive_racing_story_commands_leaves_no_story_change_after_it(server: S
     types = [e["node"]["eventType"] for e in entries]
     after = types[types.index("BoardArchived") + 1 :]
     assert after == ["StoryBoardArchived"] * len(keys)
+
+
+def test_archive_racing_sprint_commands_leaves_no_sprint_change_after_it(server: Server) -> None:
+    board = create_board(server)
+    sprints = [new_sprint(server, board) for _ in range(3)]
+    server.token()
+
+    def plan_and_edit(writer: int) -> list[str]:
+        codes = []
+        for n in range(6):
+            if n % 2:
+                name, input = "createSprint", {"boardKey": board, **SPRINT, "name": f"w{writer} s{n}"}
+            else:
+                name, input = "updateSprint", {"sprintId": sprints[writer], "goal": f"goal {n}"}
+            input_type = name[0].upper() + name[1:] + "Input"
+            query = f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ errors {{ code }} }} }}"
+            errors = post(server, query, {"input": input})[name]["errors"]
+            codes.append(errors[0]["code"] if errors else "OK")
+        return codes
+
+    def archive() -> list[str]:
+        payload = post(
+            server,
+            "mutation($input: ArchiveBoardInput!) { archiveBoard(input: $input) { errors { code } } }",
+            {"input": {"boardKey": board}},
+        )
+        return [e["code"] for e in payload["archiveBoard"]["errors"]] or ["ARCHIVED"]
+
+    with ThreadPoolExecutor(len(sprints) + 1) as pool:
+        writers = [pool.submit(plan_and_edit, writer) for writer in range(len(sprints))]
+        archived = pool.submit(archive)
+        outcomes = [code for future in writers for code in future.result()] + archived.result()
+    assert "ARCHIVED" in outcomes and set(outcomes) <= {"OK", "ARCHIVED", "INVALID_TRANSITION", "CONFLICT"}
+    entries = server.post(
+        "query($b: String!) { board(key: $b) { history(first: 500) { edges { node { eventType } } } } }",
+        {"b": board},
+    )["board"]["history"]["edges"]
+    types = [e["node"]["eventType"] for e in entries]
+    after = types[types.index("BoardArchived") + 1 :]
+    # Every sprint planned before the archive, and none after it, was closed with the board.
+    assert after == ["SprintBoardArchived"] * types.count("SprintCreated")
 
 
 def test_a_bulk_payload_costs_what_its_item_bound_allows() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable
+from datetime import date
 from itertools import chain
 from typing import Any
 
@@ -302,6 +303,7 @@ def test_a_placement_loads_the_same_from_snapshots_and_from_its_events(runtime: 
     app = runtime.app
     app.create_board(ALICE, "PAY", "Payments")
     keys = [app.create_story(ALICE, "PAY", f"story {n}") for n in range(3)]
+    sprint = app.create_sprint(ALICE, "PAY", "Sprint 1", date(2026, 11, 2), date(2026, 11, 13))
     for n in range(60):
         app.move_story(ALICE, keys[n % 3], ("IN_PROGRESS", "DONE", "TODO")[(n // 3) % 3])
     assert app.snapshots is not None and list(app.snapshots.get(placement_id("PAY")))
@@ -313,4 +315,5 @@ def test_a_placement_loads_the_same_from_snapshots_and_from_its_events(runtime: 
     from_events = project_aggregate(None, app.events.get(placement_id("PAY")))
     assert vars(reloaded) == vars(from_events) == vars(app.repository.get(placement_id("PAY")))
     assert reloaded.version > 60
+    assert [str(s) for s in reloaded.sprint_ids] == [sprint] and reloaded.lists_every_sprint
     assert_invariants(runtime, "PAY")

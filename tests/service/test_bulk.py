@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from storyline_domain.board import Board, KeySequence
 from storyline_domain.errors import (
     ConflictError,
     DomainError,
@@ -19,6 +20,7 @@ from storyline_domain.errors import (
     NotFoundError,
     ValidationError,
 )
+from storyline_domain.placement import Placement, placement_id
 from storyline_domain.sprint import Sprint
 from storyline_domain.story import Story, story_id
 from storyline_service.application import Caller, Storyline
@@ -298,7 +300,10 @@ def test_archive_racing_story_commands_leaves_no_change_after_it(runtime: Runtim
     assert all(story(app, key).board_archived for key in keys)
 
 
-@pytest.mark.parametrize("command", ["updateStory", "assignStory", "moveStory", "createStory", "startSprint"])
+@pytest.mark.parametrize(
+    "command",
+    ["updateStory", "assignStory", "moveStory", "createStory", "startSprint", "createSprint", "updateSprint"],
+)
 def test_a_command_that_read_the_board_before_the_archive_cannot_save_after_it(
     runtime: Runtime, monkeypatch: pytest.MonkeyPatch, command: str
 ) -> None:
@@ -312,6 +317,8 @@ def test_a_command_that_read_the_board_before_the_archive_cannot_save_after_it(
         "moveStory": lambda: app.move_story(ALICE, key, "DONE"),
         "createStory": lambda: app.create_story(ALICE, "PAY", "Late story"),
         "startSprint": lambda: app.start_sprint(ALICE, sprint),
+        "createSprint": lambda: new_sprint(app, name="Sprint 2"),
+        "updateSprint": lambda: app.update_sprint(ALICE, sprint, {"goal": "Late goal"}),
     }[command]
     save, archived = app.save, []
 
@@ -332,3 +339,90 @@ def test_a_command_that_read_the_board_before_the_archive_cannot_save_after_it(
     )
     assert [n.topic for n in events if n.id > archived_at] == []  # the archive's change was the last
     assert story(app, key).title == "Pay by card" and story(app, key).column == "TODO"
+
+
+def archive_before_next_save(app: Storyline, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next command reads and decides; the archive of PAY commits just before it saves."""
+    save = app.save
+
+    def archive_first(*aggregates: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(app, "save", save)
+        archive_board(app, ALICE, "PAY")
+        return save(*aggregates, **kwargs)
+
+    monkeypatch.setattr(app, "save", archive_first)
+
+
+def test_a_sprint_planned_as_the_board_is_archived_is_refused_and_not_recorded(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = runtime.app
+    app.create_board(ALICE, "PAY", "Payments")
+    first = new_sprint(app)
+    archive_before_next_save(app, monkeypatch)
+    before = head(runtime)
+
+    with pytest.raises(InvalidTransitionError, match="archived") as refused:
+        new_sprint(app, name="Sprint 2")  # lost to the archive on the placement; retried, refused
+
+    assert refused.value.code == "INVALID_TRANSITION"
+    events = app.recorder.select_notifications(before + 1, 100)
+    assert [n.topic.rsplit(".", 1)[-1] for n in events] == ["Archived", "BoardArchived", "BoardArchived"]
+    assert {n.originator_id for n in events if n.topic.endswith("Sprint.BoardArchived")} == {uuid.UUID(first)}
+    runtime.projector.catch_up()
+    assert runtime.reads.sprint_counts(("board_key",), [("PAY",)], None) == {("PAY",): 1}
+    assert sprint_of(app, first).board_archived
+
+
+def test_a_sprint_edit_decided_before_the_archive_loses_and_is_refused_when_retried(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = runtime.app
+    app.create_board(ALICE, "PAY", "Payments")
+    planned, active = new_sprint(app), new_sprint(app, name="Sprint 2")
+    app.start_sprint(ALICE, active)
+    archive_before_next_save(app, monkeypatch)
+
+    with pytest.raises(ConflictError) as lost:
+        app.update_sprint(ALICE, active, {"goal": "Late goal"})
+    assert lost.value.code == "CONFLICT"
+    recorded = head(runtime)
+    for sprint in (planned, active):
+        with pytest.raises(InvalidTransitionError, match="archived") as refused:
+            app.update_sprint(ALICE, sprint, {"goal": "Late goal"})
+        assert (refused.value.code, refused.value.field) == ("INVALID_TRANSITION", "sprintId")
+    assert head(runtime) == recorded
+    assert sprint_of(app, active).goal is None
+    assert sprint_of(app, planned).board_archived and sprint_of(app, active).board_archived
+    runtime.projector.catch_up()
+    rows = runtime.reads.sprints_by_id([planned, active])
+    for sprint in (planned, active):  # the read model follows the sprint to its last version
+        assert rows[sprint].version == sprint_of(app, sprint).version
+
+
+def test_archiving_a_board_recorded_before_placements_listed_sprints_closes_its_older_sprints(
+    runtime: Runtime,
+) -> None:
+    app = runtime.app
+    # A board and a sprint as the service recorded them before placements listed sprints:
+    # no placement, the sprint saved alone.
+    stamp = app._stamp(ALICE)
+    app.save(Board.create("PAY", "Payments", None, stamp), KeySequence.create("PAY", stamp))
+    older = Sprint.create(
+        uuid.uuid4(), "PAY", "Sprint 0", None, date(2026, 10, 19), date(2026, 10, 30), stamp
+    )
+    app.save(older)
+    newer = new_sprint(app)  # derives the board's placement, which cannot list the older sprint
+    placement = app.repository.get(placement_id("PAY"))
+    assert isinstance(placement, Placement) and not placement.lists_every_sprint
+    assert list(placement.sprint_ids) == [uuid.UUID(newer)]
+    done = new_sprint(app, name="Done")
+    app.start_sprint(ALICE, done)
+    app.complete_sprint(ALICE, done)
+
+    archive_board(app, ALICE, "PAY")
+
+    assert sprint_of(app, str(older.id)).board_archived and sprint_of(app, newer).board_archived
+    assert not sprint_of(app, done).board_archived  # a closed sprint takes no changes anyway
+    with pytest.raises(InvalidTransitionError, match="archived"):
+        app.update_sprint(ALICE, str(older.id), {"goal": "Late goal"})

@@ -327,6 +327,12 @@ class AuditLog(Projection):
         changes = [change("stories", event.story_key, None)]
         self._write(conn, event, position, name, summary, changes, sprint_id=event.originator_id)
 
+    @on(Sprint.BoardArchived)
+    def sprint_board_archived(self, conn: Connection, event: Sprint.BoardArchived, position: int) -> None:
+        name = self._name(conn, event.originator_id)
+        summary = f"closed {name['label']} with its archived board"
+        self._write(conn, event, position, name, summary, [], sprint_id=event.originator_id)
+
     @on(Sprint.Started)
     def sprint_started(self, conn: Connection, event: Sprint.Started, position: int) -> None:
         name = self._name(conn, event.originator_id)

@@ -203,8 +203,8 @@ class CurrentState(Projection):
     def sprint_updated(self, conn: Connection, event: Sprint.Updated, position: int) -> None:
         self._touch_sprint(event, **{field: after for field, (_, after) in event.changes.items()})
 
-    @on(Sprint.StoryAdded, Sprint.StoryRemoved)
-    def sprint_members_changed(self, conn: Connection, event: Any, position: int) -> None:
+    @on(Sprint.StoryAdded, Sprint.StoryRemoved, Sprint.BoardArchived)
+    def sprint_changed(self, conn: Connection, event: Any, position: int) -> None:
         self._touch_sprint(event)
 
     @on(Sprint.Started)
