@@ -9,6 +9,7 @@ from uuid import UUID, uuid5
 from storyline_domain.base import Stamp, StorylineAggregate, check_occurred_at
 from storyline_domain.board import NAMESPACE, clean_text
 from storyline_domain.errors import InvalidTransitionError, ValidationError
+from storyline_domain.text import check_text
 
 
 class RiskState(StrEnum):
@@ -58,7 +59,9 @@ def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
         elif field in ("probability", "impact"):
             cleaned[field] = check_rating(value, field)
         elif field == "description":
-            cleaned[field] = (value or "").strip()[:MAX_DESCRIPTION]
+            cleaned[field] = check_text(value or "", field, multiline=True).strip()
+            if len(cleaned[field]) > MAX_DESCRIPTION:
+                raise ValidationError(f"a description has at most {MAX_DESCRIPTION} characters", field=field)
         elif field in ("owner", "mitigation"):
             cleaned[field] = optional_text(value, field, MAX_NOTE)
         else:

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
+from uuid import UUID
 
 import strawberry
 
@@ -199,6 +200,10 @@ async def sprint_payload(
 
 def stories_in_sprint(reads: Reads, sprint_id: str) -> list[str]:
     """Every story the sprint holds now, archived ones included (none for an id that is not a sprint's)."""
+    try:
+        UUID(sprint_id)
+    except ValueError:
+        return []  # not a sprint's id, and maybe not storable text: the command answers NOT_FOUND
     criteria = StoryCriteria(archived=None)
     pages = reads.story_pages(("sprint_id",), [(sprint_id,)], criteria, MAX_SPRINT_STORIES, Seek())
     return [row.key for row in pages[(sprint_id,)]]
