@@ -41,6 +41,7 @@ from storyline_graphql.ratelimit import RateLimitQuery
 from storyline_graphql.result_cache import CachedResults, ResultCache
 from storyline_graphql.scalars import SCALARS
 from storyline_graphql.sprints import SprintMutations, SprintQuery, load_sprint
+from storyline_graphql.stored_text import RefuseNulInLookups
 from storyline_graphql.stories import StoryMutations, StoryQuery, load_story
 from storyline_graphql.webhooks import WebhookMutations, load_webhook, webhook_uuid
 from storyline_service.settings import Settings
@@ -185,6 +186,7 @@ def build_schema(settings: Settings) -> StorylineSchema:
         lambda: ValidationCache(maxsize=CACHE_SIZE),
         lambda: AddValidationRules(limits),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        RefuseNulInLookups,
         QueryCost,  # before the cache: an answer from it is charged like any other
         lambda: CachedResults(results),
         MaskFaults,

@@ -270,3 +270,23 @@ def typed_error_or_projected(server: Server, world: World, target: tuple[str, Pa
     # Recorded: the command returned after the projections took its events (read-your-writes).
     ready = httpx.get(f"{server.url}/readyz", timeout=30).json()
     assert ready["status"] != "stopped", (name, path, hostile, ready)
+
+
+NUL_LOOKUPS = [
+    ("query($k: String!) { story(key: $k) { key } }", {"k": "A\x00B-1"}),
+    ("query($k: String!) { board(key: $k) { key } }", {"k": "A\x00B"}),
+    ("query($k: ID!) { sprint(id: $k) { id } }", {"k": "a\x00b"}),
+    ("query($k: ID!) { node(id: $k) { id } }", {"k": "a\x00b"}),
+    ("query($k: String!) { risk(key: $k) { key } }", {"k": "A\x00-R1"}),
+    ("query($k: String!) { auditLog(filter: {actor: $k, storyKey: $k}) { totalCount } }", {"k": "a\x00b"}),
+    ('{ board(key: "A\\u0000B") { key } }', {}),  # inline, as an escape in the document
+]
+
+
+@pytest.mark.parametrize(("query", "variables"), NUL_LOOKUPS)
+def test_lookups_with_nul_are_refused_as_validation(
+    server: Server, query: str, variables: dict[str, Any]
+) -> None:
+    """No stored text holds NUL, and PostgreSQL refuses it in a parameter: a typed error, not a fault."""
+    body = post_raw(server, query, variables).json()
+    assert [error["extensions"]["code"] for error in body["errors"]] == ["VALIDATION"], body
