@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 
 from storyline_service.application import Storyline
 from storyline_service.auth import OidcTokens, RateLimiter, Tokens
-from storyline_service.database import Engines, create_engines, create_tables
+from storyline_service.database import Engines, create_engines, create_tables, one_setup_at_a_time
 from storyline_service.projections.runner import Projector
 from storyline_service.projections.watch import ProjectionWatch, projected_channel
 from storyline_service.queries import Reads
@@ -67,13 +67,14 @@ class Runtime:
 def bootstrap(settings: Settings | None = None, *, read_your_writes: bool = True) -> Runtime:
     settings = settings or Settings()
     engines = create_engines(settings)
-    create_tables(engines.write)
+    with one_setup_at_a_time(settings):
+        create_tables(engines.write)
+        app = Storyline(settings.eventsourcing_env(), policy=settings.policy())
+        projector = Projector(
+            app, engines.derived, reader=engines.read, notify_channel=projected_channel(settings)
+        )
+        projector.setup()
     reads = Reads(engines.read)
-    app = Storyline(settings.eventsourcing_env(), policy=settings.policy())
-    projector = Projector(
-        app, engines.derived, reader=engines.read, notify_channel=projected_channel(settings)
-    )
-    projector.setup()
     if read_your_writes:
         app.on_recorded = lambda position: projector.wait_for(position, settings.projection_wait_seconds)
     admin_token = settings.admin_token.get_secret_value() if settings.admin_token else None

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from sqlalchemy import Engine, create_engine, event, insert, inspect, select
 from sqlmodel import Field, SQLModel
 
@@ -70,6 +75,48 @@ def create_engines(settings: Settings) -> Engines:
     return Engines(
         reader, _sqlite_writer(settings, connect_args), _sqlite_writer(settings, connect_args, "NORMAL")
     )
+
+
+def connect(settings: Settings, purpose: str) -> psycopg.Connection[tuple[object, ...]]:
+    """An autocommit PostgreSQL connection outside the pools, for LISTEN and advisory locks."""
+    url = settings.url
+    return psycopg.connect(
+        host=url.host or "127.0.0.1",
+        port=url.port or 5432,
+        dbname=url.database,
+        user=url.username,
+        password=url.password,
+        autocommit=True,
+        # pg_stat_activity then shows which process holds which lock.
+        application_name=f"storyline {purpose} pid={os.getpid()}",
+        connect_timeout=settings.connect_timeout_seconds,
+        # A peer that vanished without closing its socket is noticed within about 10 s.
+        keepalives=1,
+        keepalives_idle=5,
+        keepalives_interval=2,
+        keepalives_count=3,
+    )
+
+
+def advisory_key(settings: Settings, what: str) -> int:
+    """A stable 64-bit advisory-lock key per database schema (advisory locks are database-wide)."""
+    name = f"storyline/{settings.database_schema or 'public'}/{what}"
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+@contextmanager
+def one_setup_at_a_time(settings: Settings) -> Iterator[None]:
+    """Serialises creating tables, types and functions across processes starting together.
+
+    API replicas and projector workers on one PostgreSQL database start at once; PostgreSQL's
+    CREATE ... IF NOT EXISTS and CREATE OR REPLACE FUNCTION fail when two sessions race
+    ("tuple concurrently updated"), which would stop a replica at start-up."""
+    if not settings.is_postgres:
+        yield  # one process per SQLite file
+        return
+    with connect(settings, "setup") as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (advisory_key(settings, "setup"),))
+        yield  # closing the session releases the lock, also when setting up failed
 
 
 def _sqlite_writer(settings: Settings, connect_args: dict[str, Any], synchronous: str = "FULL") -> Engine:

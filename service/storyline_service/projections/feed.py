@@ -13,8 +13,9 @@ from typing import Protocol
 
 from psycopg import sql
 
+from storyline_service.database import connect
 from storyline_service.projections.failures import ProjectionStopped
-from storyline_service.projections.leases import ProjectionLeases, connect
+from storyline_service.projections.leases import ProjectionLeases
 from storyline_service.projections.runner import Projector
 from storyline_service.settings import Settings
 

@@ -13,43 +13,17 @@ SQLite has no such locks: there one process is the supported deployment.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 from collections.abc import Iterable
 
-import psycopg
-
+from storyline_service.database import advisory_key, connect
 from storyline_service.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 def lock_key(settings: Settings, projection: str) -> int:
-    """A stable 64-bit key per database schema and projection (advisory locks are database-wide)."""
-    name = f"storyline/{settings.database_schema or 'public'}/projection/{projection}"
-    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
-
-
-def connect(settings: Settings, purpose: str) -> psycopg.Connection[tuple[object, ...]]:
-    """An autocommit PostgreSQL connection outside the pools, for LISTEN and advisory locks."""
-    url = settings.url
-    return psycopg.connect(
-        host=url.host or "127.0.0.1",
-        port=url.port or 5432,
-        dbname=url.database,
-        user=url.username,
-        password=url.password,
-        autocommit=True,
-        # pg_stat_activity then shows which process holds which lock.
-        application_name=f"storyline {purpose} pid={os.getpid()}",
-        connect_timeout=settings.connect_timeout_seconds,
-        # A peer that vanished without closing its socket is noticed within about 10 s.
-        keepalives=1,
-        keepalives_idle=5,
-        keepalives_interval=2,
-        keepalives_count=3,
-    )
+    return advisory_key(settings, f"projection/{projection}")
 
 
 class ProjectionLeases:
