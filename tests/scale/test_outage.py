@@ -54,8 +54,13 @@ class Relay:
         with contextlib.suppress(OSError):
             while data := source.recv(65536):
                 sink.sendall(data)
+        # Shut both ends down before closing: a close alone leaves the other direction's thread
+        # blocked in recv, which keeps that socket, and PostgreSQL's session with its advisory
+        # locks, open for good. Each thread closes only the socket it reads from.
         for end in (source, sink):
-            end.close()
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+        source.close()
 
     def cut(self) -> None:
         self.cut_off = True
