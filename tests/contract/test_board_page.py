@@ -6,8 +6,6 @@ server, then checks what the page showed against what the server recorded.
 
 from __future__ import annotations
 
-import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,8 @@ from storyline_graphql.cost import list_bounds, query_cost, rate_units
 from storyline_graphql.schema import build_schema
 from storyline_service.settings import Settings
 from tests.contract.documents import documents
-from tests.contract.live import ADMIN_TOKEN, BOARD, DemoServer, demo_server
+from tests.contract.live import BOARD, DemoServer, demo_server
+from tests.contract.pages import run_page
 
 pytestmark = pytest.mark.browser
 
@@ -41,30 +40,17 @@ def drive(
     scenario: str,
     **extra: object,
 ) -> dict[str, Any]:
-    config = {
-        "baseUrl": demo.url,
-        "token": ADMIN_TOKEN,
-        "otherToken": demo.token("bob"),
-        "chromium": chromium,
-        "artifacts": str(artifacts),
-        "operations": documents(),
-        "scenario": scenario,
+    return run_page(
+        "board-loop.mjs",
+        demo,
+        clients,
+        chromium,
+        artifacts,
+        folder,
+        f"board-{scenario}",
+        scenario=scenario,
         **extra,
-    }
-    (folder / "config.json").write_text(json.dumps(config))
-    for old in (f"board-{scenario}.png", f"board-{scenario}-failure.png"):
-        (artifacts / old).unlink(missing_ok=True)
-    done = subprocess.run(
-        ["node", "board-loop.mjs", str(folder / "config.json")],
-        cwd=clients,
-        capture_output=True,
-        text=True,
-        timeout=240,
     )
-    assert done.returncode == 0, done.stdout + done.stderr
-    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
-    assert result["problems"] == []
-    return result
 
 
 def story(demo: DemoServer, key: str) -> dict[str, Any]:

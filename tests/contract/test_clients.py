@@ -11,13 +11,13 @@ import subprocess
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from graphql import GraphQLObjectType
 from tests.contract.documents import documents
 from tests.contract.live import ADMIN_TOKEN, BOARD, DemoServer
+from tests.contract.pages import run_page
 from tests.contract.scenario import served_schema
 
 pytestmark = pytest.mark.browser
@@ -69,24 +69,9 @@ def test_the_board_page_in_headless_chromium(
     demo: DemoServer, node_clients: Path, chromium: str, artifacts: Path, tmp_path: Path
 ) -> None:
     """Drag and click moves are recorded; another client's move shows live; a stale move is a conflict."""
-    config = {
-        "baseUrl": demo.url,
-        "token": ADMIN_TOKEN,
-        "otherToken": demo.token("bob"),
-        "chromium": chromium,
-        "artifacts": str(artifacts),
-        "operations": documents(),
-    }
-    (tmp_path / "config.json").write_text(json.dumps(config))
-    for old in ("board.png", "board-failure.png"):
-        (artifacts / old).unlink(missing_ok=True)
     started = datetime.now(UTC)
+    result = run_page("board.mjs", demo, node_clients, chromium, artifacts, tmp_path, "board")
 
-    done = node(node_clients, "board.mjs", str(tmp_path / "config.json"), timeout=240)
-    assert done.returncode == 0, done.stdout + done.stderr
-    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
-
-    assert result["problems"] == []
     assert result["columns"] == ["TODO", "IN_PROGRESS", "REVIEW", "DONE"] and result["backlog"] > 0
     dragged, clicked, live, conflict = (result[k] for k in ("dragged", "clicked", "live", "conflict"))
     # Recorded as the page and the second client made them; the page's stale move recorded nothing.
