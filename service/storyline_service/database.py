@@ -17,6 +17,11 @@ from storyline_service import auth, readmodels  # noqa: F401  (registers the tab
 from storyline_service.settings import Settings
 from storyline_service.webhooks import store  # noqa: F401  (registers the tables)
 
+# PostgreSQL's own keepalive probes, every 2 s after 5 s idle, 3 unanswered ones ending the session.
+# A process whose host vanished (power, network) never closes its socket; by default PostgreSQL
+# would keep its session, and the advisory locks it holds (projections, webhooks), for two hours.
+SERVER_KEEPALIVES = ("-ctcp_keepalives_idle=5", "-ctcp_keepalives_interval=2", "-ctcp_keepalives_count=3")
+
 
 @dataclass(frozen=True)
 class Engines:
@@ -46,6 +51,7 @@ def create_engines(settings: Settings) -> Engines:
         options = [
             f"-clock_timeout={settings.lock_timeout_seconds}s",
             f"-cstatement_timeout={settings.statement_timeout_seconds}s",
+            *SERVER_KEEPALIVES,
         ]
         if settings.database_schema:
             options.append(f"-csearch_path={settings.database_schema}")
@@ -90,7 +96,8 @@ def connect(settings: Settings, purpose: str) -> psycopg.Connection[tuple[object
         # pg_stat_activity then shows which process holds which lock.
         application_name=f"storyline {purpose} pid={os.getpid()}",
         connect_timeout=settings.connect_timeout_seconds,
-        # A peer that vanished without closing its socket is noticed within about 10 s.
+        options=" ".join(SERVER_KEEPALIVES),
+        # A database that vanished without closing its socket is noticed within about 10 s.
         keepalives=1,
         keepalives_idle=5,
         keepalives_interval=2,
