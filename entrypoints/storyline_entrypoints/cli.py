@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -238,19 +239,18 @@ def projector() -> None:
     projection has one active projector, and another takes over within seconds when it ends."""
     # Which projections this worker takes over, and any fault, go to stderr.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    runtime = bootstrap(read_your_writes=False)
-    workers = start_workers(runtime, projector=True)
-    freeze_startup_objects()
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # ends it like Ctrl-C
-    console.print("projecting; stop with Ctrl-C or SIGTERM")
-    try:
+    # Ends it like Ctrl-C, also while it starts: its locks may be taken before start-up is over.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    with contextlib.ExitStack() as resources, contextlib.suppress(KeyboardInterrupt):
+        runtime = bootstrap(read_your_writes=False)
+        resources.callback(runtime.close)
+        workers = start_workers(runtime, projector=True)
+        # Unwound first: releases the projections' locks, so a standby takes over at once.
+        resources.callback(workers.shut_down)
+        freeze_startup_objects()
+        console.print("projecting; stop with Ctrl-C or SIGTERM")
         while True:
             time.sleep(60)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        workers.shut_down()  # releases the projections' locks: a standby takes over at once
-        runtime.close()
 
 
 @app.command("serve")
