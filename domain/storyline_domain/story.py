@@ -122,6 +122,16 @@ class Story(StorylineAggregate):
 
     board_archived = False  # class-level default: older snapshots restore without it
 
+    def __deepcopy__(self, memo: dict[int, object]) -> Story:
+        # The repository copies a cached story for each command on it. Events replace its
+        # attributes, never change one in place, so a shallow copy with its own lists suffices
+        # (a generic deep copy cost more than the rest of loading it).
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone.labels = list(self.labels)
+        clone._pending_events = list(self._pending_events)
+        return clone
+
     @property
     def blocked(self) -> bool:
         return self.blocked_reason is not None

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Engine
@@ -103,10 +103,6 @@ def counted(fetch: Counts[C]) -> DataLoader[CountKey[C], int]:
     return DataLoader(load_fn=load)
 
 
-def _on_board(access: Access, row: Record) -> bool:
-    return access.can_read(row.board_key)
-
-
 SprintAnalysis = tuple[analytics.SprintReport, list[BurnPoint]]
 
 
@@ -131,33 +127,89 @@ class Loaders:
 
     def __init__(self, reads: Reads, access: Access) -> None:
         self.reads = reads
-        on_board = partial(_on_board, access)
-        self.columns: DataLoader[str, list[Record]] = listed(reads.columns_of)
-        # Of boards already loaded (so on boards `access` allows).
-        self.archived_board: DataLoader[str, Record | None] = by_key(reads.archived_boards)
-        self.board: DataLoader[str, Record | None] = DataLoader(load_fn=partial(self._boards, access))
-        self.story: DataLoader[str, Record | None] = by_key(reads.stories_by_key, on_board)
-        self.sprint: DataLoader[str, Record | None] = by_key(reads.sprints_by_id, on_board)
-        self.epic: DataLoader[str, Record | None] = by_key(reads.epics_by_key, on_board)
-        self.epics: DataLoader[str, list[Record]] = listed(reads.epics_of)
-        self.members: DataLoader[str, list[Record]] = listed(reads.members_of)
-        # Totals of epics already loaded (so on boards `access` allows).
-        self.epic_totals: DataLoader[str, EpicTotals | None] = by_key(reads.epic_totals)
-        # Links of audit entries already loaded (so on boards `access` allows).
-        self.chain_hashes: DataLoader[int, str | None] = by_key(partial(chain.hashes, reads.engine))
-        self.story_pages: DataLoader[PageKey[StoryCriteria], list[Record]] = paged(reads.story_pages)
-        self.story_counts: DataLoader[CountKey[StoryCriteria], int] = counted(reads.story_counts)
-        self.audit_pages: DataLoader[PageKey[AuditCriteria], list[Record]] = paged(reads.audit_pages)
-        self.audit_counts: DataLoader[CountKey[AuditCriteria], int] = counted(reads.audit_counts)
-        self.sprint_pages: DataLoader[PageKey[str | None], list[Record]] = paged(reads.sprint_pages)
-        self.sprint_counts: DataLoader[CountKey[str | None], int] = counted(reads.sprint_counts)
-        # Analytics of stories and sprints already loaded (so on boards `access` allows).
-        self.story_times: DataLoader[str, analytics.StoryTimes | None] = by_key(
-            partial(analytics.story_times, reads.engine)
-        )
-        self.sprint_analysis: DataLoader[str, SprintAnalysis | None] = by_key(
-            partial(sprint_analyses, reads.engine)
-        )
+        self.access = access
+
+    # Each loader is made on first use: a request makes a fresh set after signing in and after
+    # each command, and most use two or three of them.
+
+    @cached_property
+    def columns(self) -> DataLoader[str, list[Record]]:
+        return listed(self.reads.columns_of)
+
+    @cached_property
+    def archived_board(self) -> DataLoader[str, Record | None]:
+        """Of boards already loaded (so on boards ``access`` allows)."""
+        return by_key(self.reads.archived_boards)
+
+    @cached_property
+    def board(self) -> DataLoader[str, Record | None]:
+        return DataLoader(load_fn=partial(self._boards, self.access))
+
+    @cached_property
+    def story(self) -> DataLoader[str, Record | None]:
+        return by_key(self.reads.stories_by_key, self._on_board)
+
+    @cached_property
+    def sprint(self) -> DataLoader[str, Record | None]:
+        return by_key(self.reads.sprints_by_id, self._on_board)
+
+    @cached_property
+    def epic(self) -> DataLoader[str, Record | None]:
+        return by_key(self.reads.epics_by_key, self._on_board)
+
+    @cached_property
+    def epics(self) -> DataLoader[str, list[Record]]:
+        return listed(self.reads.epics_of)
+
+    @cached_property
+    def members(self) -> DataLoader[str, list[Record]]:
+        return listed(self.reads.members_of)
+
+    @cached_property
+    def epic_totals(self) -> DataLoader[str, EpicTotals | None]:
+        """Totals of epics already loaded (so on boards ``access`` allows)."""
+        return by_key(self.reads.epic_totals)
+
+    @cached_property
+    def chain_hashes(self) -> DataLoader[int, str | None]:
+        """Links of audit entries already loaded (so on boards ``access`` allows)."""
+        return by_key(partial(chain.hashes, self.reads.engine))
+
+    @cached_property
+    def story_pages(self) -> DataLoader[PageKey[StoryCriteria], list[Record]]:
+        return paged(self.reads.story_pages)
+
+    @cached_property
+    def story_counts(self) -> DataLoader[CountKey[StoryCriteria], int]:
+        return counted(self.reads.story_counts)
+
+    @cached_property
+    def audit_pages(self) -> DataLoader[PageKey[AuditCriteria], list[Record]]:
+        return paged(self.reads.audit_pages)
+
+    @cached_property
+    def audit_counts(self) -> DataLoader[CountKey[AuditCriteria], int]:
+        return counted(self.reads.audit_counts)
+
+    @cached_property
+    def sprint_pages(self) -> DataLoader[PageKey[str | None], list[Record]]:
+        return paged(self.reads.sprint_pages)
+
+    @cached_property
+    def sprint_counts(self) -> DataLoader[CountKey[str | None], int]:
+        return counted(self.reads.sprint_counts)
+
+    @cached_property
+    def story_times(self) -> DataLoader[str, analytics.StoryTimes | None]:
+        """Analytics of stories already loaded (so on boards ``access`` allows)."""
+        return by_key(partial(analytics.story_times, self.reads.engine))
+
+    @cached_property
+    def sprint_analysis(self) -> DataLoader[str, SprintAnalysis | None]:
+        return by_key(partial(sprint_analyses, self.reads.engine))
+
+    def _on_board(self, row: Record) -> bool:
+        return self.access.can_read(row.board_key)
 
     async def _boards(self, access: Access, keys: list[str]) -> list[Record | None]:
         """Boards, with their columns read in the same trip: a board is nearly always shown with

@@ -51,6 +51,9 @@ stories = table_of(StoryRow)
 roles = table_of(RoleRow)
 # Read on every request: built once, so each use skips building and keying the statement.
 ROLES_OF = select(roles).where(roles.c.user == bindparam("user")).order_by(roles.c.board_key)
+STORIES_BY_KEY = select(stories).where(
+    stories.c.key.in_(bindparam("keys", expanding=True))
+)  # every mutation's payload
 
 Record = Row[Any]  # a read-model row as read for the API: its columns as attributes, read-only
 Keyset = tuple[Any, ...]  # the sort key of the last row already seen
@@ -287,7 +290,7 @@ class Reads:
     # ----- stories -----
 
     def stories_by_key(self, keys: Sequence[str]) -> dict[str, Record]:
-        return {row.key: row for row in self._rows(select(stories).where(stories.c.key.in_(keys)))}
+        return {row.key: row for row in self._rows(STORIES_BY_KEY, {"keys": list(keys)})}
 
     def _story_conditions(self, criteria: StoryCriteria) -> list[ColumnElement[bool]]:
         c = criteria

@@ -35,17 +35,6 @@ class PollingFeed:
         self.stop.wait(timeout)
 
 
-class ConditionFeed:
-    """Wakes when this process's own projector moves (SQLite: nothing else can)."""
-
-    def __init__(self, condition: threading.Condition) -> None:
-        self.condition = condition
-
-    def wait(self, timeout: float) -> None:
-        with self.condition:
-            self.condition.wait(timeout)
-
-
 class ListenFeed:
     def __init__(self, settings: Settings, channel: str) -> None:
         self.conn = connect(settings, f"listen {channel}")

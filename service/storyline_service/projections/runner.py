@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from eventsourcing.persistence import Notification
@@ -101,6 +101,9 @@ class Projector:
         # The positions this process's last batch left, to spare reading them before the next:
         # if another process moved one meanwhile, the next claim fails and they are read again.
         self.known: dict[str, int] | None = None
+        # Told the position every projection has reached after each catch-up, in the projecting
+        # thread: the SQLite watch, which would otherwise wake and re-read the positions per command.
+        self.on_advanced: Callable[[int], None] | None = None
 
     def setup(self) -> None:
         """Creates tracking rows for projections that have none yet."""
@@ -135,6 +138,8 @@ class Projector:
                         raise
                     more, reached = self._isolate(only)
                 self.failure = None
+            if self.known and self.on_advanced is not None:
+                self.on_advanced(min(self.known.values()))  # under the lock: in the order reached
         finally:
             self.lock.release()
         with self.advanced:

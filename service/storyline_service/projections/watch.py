@@ -3,8 +3,8 @@
 Every projection batch NOTIFYs on commit (PostgreSQL), whichever process ran it;
 one listener per process re-reads the tracking positions and wakes its waiters:
 mutations waiting to read their own writes, and live subscriptions. A poll
-covers lost notifications and SQLite, where only this process's own projector
-can move the positions.
+covers lost notifications. On SQLite only this process's own projector moves
+the positions: it tells the watch itself, in its own thread.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 
-from storyline_service.projections.feed import ConditionFeed, Feed, ListenFeed, close_all
+from storyline_service.projections.feed import Feed, ListenFeed, PollingFeed, close_all
 from storyline_service.projections.runner import Projector, ReadModelsBehind
 from storyline_service.settings import Settings
 
@@ -40,6 +40,8 @@ class ProjectionWatch:
         self.thread = threading.Thread(target=self._run, name="storyline-projection-watch", daemon=True)
 
     def start(self) -> ProjectionWatch:
+        if projected_channel(self.settings) is None:
+            self.projector.on_advanced = self.advance
         self.thread.start()
         return self
 
@@ -51,7 +53,7 @@ class ProjectionWatch:
 
     def _feed(self) -> Feed:
         channel = projected_channel(self.settings)
-        return ListenFeed(self.settings, channel) if channel else ConditionFeed(self.projector.advanced)
+        return ListenFeed(self.settings, channel) if channel else PollingFeed(self.stop)
 
     def _run(self) -> None:
         feed: Feed | None = None
@@ -68,8 +70,9 @@ class ProjectionWatch:
         close_all(feed)
 
     def refresh(self) -> None:
-        positions = self.projector.positions().values()
-        reached = min(positions, default=0)
+        self.advance(min(self.projector.positions().values(), default=0))
+
+    def advance(self, reached: int) -> None:
         with self.changed:
             moved, self.reached = reached != self.reached, reached
             self.changed.notify_all()
