@@ -19,6 +19,8 @@ What the HTTP side adds over stock strawberry (GraphQL-over-HTTP spec):
 - Automatic Persisted Queries (``persisted_queries``), by POST and GET.
 - ``ETag`` on GET answers that ``etag_of`` gives one (from the context, after execution), and
   ``304 Not Modified`` when the request's ``If-None-Match`` names it.
+- An ``EncodedResult`` from the schema (data already JSON, say a kept answer) is answered as it is,
+  without decoding and encoding it again (and without ``process_result``).
 
 GraphiQL can open with ``graphiql_query`` in its editor and ``graphiql_headers``
 in its headers editor. Its scripts and styles come from this package (``graphiql/``,
@@ -33,6 +35,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
@@ -106,6 +109,19 @@ HTTPErrorOf = Callable[[GraphQLError], HTTPError | None]
 """The status (and headers) a response carrying this error gets, if not 200/400."""
 EtagOf = Callable[[Any], str | None]
 """Receives the context after execution; the answer's entity tag (quoted), if it has one."""
+
+
+class EncodedResult(ExecutionResult):
+    """A result without errors whose data is JSON already; decoded only if someone reads ``data``."""
+
+    def __init__(self, encoded: bytes) -> None:
+        self.encoded = encoded
+        self.errors = None
+        self.extensions = None
+
+    @cached_property
+    def data(self) -> dict[str, Any] | None:  # type: ignore[override]
+        return cast(dict[str, Any] | None, orjson.loads(self.encoded))
 
 
 def matches(if_none_match: str, etag: str) -> bool:
@@ -463,6 +479,10 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
         except MissingQueryError as e:
             raise HTTPError(400, "No GraphQL query found in the request.") from e
 
+        if isinstance(result, EncodedResult):
+            return self._answer(
+                request, b'{"data":' + result.encoded + b"}", 200, media_type, context, sub_response
+            )
         body = await self.process_result(request, result)
         if result.errors:
             self._handle_errors(result.errors, body)  # strawberry hook (e.g. Sentry)
@@ -474,7 +494,19 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
         refusal = self._http_error(result.errors or [])
         if refusal is not None:
             return self._respond(body, refusal.status, media_type, refusal.headers, sub_response)
-        etag = self.etag_of(context) if is_get and status == 200 and self.etag_of else None
+        return self._answer(request, body, status, media_type, context, sub_response)
+
+    def _answer(
+        self,
+        request: Request,
+        body: GraphQLHTTPResponse | bytes,
+        status: int,
+        media_type: MediaType,
+        context: Any,
+        sub_response: Response,
+    ) -> Response:
+        """The response, with an ETag (or 304) for a GET answer that has one."""
+        etag = self.etag_of(context) if request.method == "GET" and status == 200 and self.etag_of else None
         if etag is None:
             return self._respond(body, status, media_type, sub_response=sub_response)
         # Private: the answer is the caller's; no-cache: revalidated every time, which costs a 304.
@@ -497,14 +529,14 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
 
     def _respond(
         self,
-        body: GraphQLHTTPResponse,
+        body: GraphQLHTTPResponse | bytes,
         status: int,
         media_type: MediaType,
         headers: Mapping[str, str] | None = None,
         sub_response: Response | None = None,
     ) -> Response:
         response = Response(
-            self.encode_json(body),
+            body if isinstance(body, bytes) else self.encode_json(body),
             status_code=status,
             media_type=f"{media_type}; charset=utf-8",
             headers={"Vary": "Accept", **(headers or {})},

@@ -12,13 +12,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jwt
-from sqlalchemy import Engine, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 
 from storyline_domain.board import Role, clean_text
 from storyline_domain.errors import ValidationError
-from storyline_service.queries import Reads
+from storyline_service.queries import ROLES_OF, Reads
+from storyline_service.read_versions import Versions, read_versions
 from storyline_service.readmodels import utc_datetime
 from storyline_service.settings import Settings
 
@@ -69,6 +70,15 @@ class Access:
         if principal.superuser:
             return cls(superuser=True)
         return cls(roles={row.board_key: Role(row.role) for row in reads.roles_of(principal.user)})
+
+    @classmethod
+    def read(cls, conn: Connection, principal: Principal) -> Access:
+        """``load``, on the caller's connection."""
+        if principal.superuser:
+            return cls(superuser=True)
+        return cls(
+            roles={row.board_key: Role(row.role) for row in conn.execute(ROLES_OF, {"user": principal.user})}
+        )
 
     def can_read(self, board_key: str) -> bool:
         return self.superuser or board_key in self.roles
@@ -190,7 +200,8 @@ class Tokens:
             rows = conn.execute(select(tokens).order_by(tokens.c.user, tokens.c.created_at)).all()
         return [ApiTokenRow.model_validate(dict(row._mapping)) for row in rows]
 
-    def authenticate(self, token: str | None) -> Principal | None:
+    def authenticate(self, token: str | None, conn: Connection | None = None) -> Principal | None:
+        """The token's principal, or None; looked up on ``conn`` when given."""
         if not token:
             return None
         digest = hash_token(token)
@@ -198,7 +209,10 @@ class Tokens:
             return Principal(ADMIN, "admin-token", superuser=True)
         if self.oidc and is_jwt(token):
             return self.oidc.authenticate(token)
-        with self.reader.connect() as conn:
+        if conn is None:
+            with self.reader.connect() as own:
+                row = own.execute(TOKEN_BY_HASH, {"digest": digest}).first()
+        else:
             row = conn.execute(TOKEN_BY_HASH, {"digest": digest}).first()
         if row is None or row.revoked_at is not None:
             return None
@@ -252,15 +266,50 @@ class RateLimiter:
 
     def spend(self, principal: str, units: int = 1) -> Budget:
         """Charges ``units``; the window as it stands after them, or RateLimited past the limit."""
-        now = datetime.now(UTC).timestamp()
-        window = int(now // self.window_seconds)
         with self.engine.begin() as conn:
-            charged = {"principal": principal, "window": window, "units": units}
-            used = conn.execute(self.charge, charged).scalar_one()
-            if used == units:  # first use of this window: forget the old ones
-                conn.execute(self.forget_old, {"principal": principal, "window": window})
+            budget = self.charge_on(conn, principal, units)
+        return self.within(budget)
+
+    def charge_on(self, conn: Connection, principal: str, units: int) -> Budget:
+        """Charges ``units`` in the caller's transaction (on ``engine``); ``within`` tells, once it has
+        committed, whether that was past the limit: a refused request still counts."""
+        window = int(datetime.now(UTC).timestamp() // self.window_seconds)
+        charged = {"principal": principal, "window": window, "units": units}
+        used = conn.execute(self.charge, charged).scalar_one()
+        if used == units:  # first use of this window: forget the old ones
+            conn.execute(self.forget_old, {"principal": principal, "window": window})
         ends = (window + 1) * self.window_seconds
-        budget = Budget(self.limit, used, datetime.fromtimestamp(ends, UTC))
-        if used > self.limit:
-            raise RateLimited(max(1, round(ends - now)), budget)
+        return Budget(self.limit, used, datetime.fromtimestamp(ends, UTC))
+
+    def within(self, budget: Budget) -> Budget:
+        """The budget, or RateLimited if the charge went past the limit."""
+        if budget.used > self.limit:
+            retry_after = max(1, round(budget.resets_at.timestamp() - datetime.now(UTC).timestamp()))
+            raise RateLimited(retry_after, budget)
         return budget
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    principal: Principal
+    access: Access
+    budget: Budget | None  # after the units charged at sign-in, if any
+    versions: Versions | None  # the read models' version, if asked for
+
+
+def sign_in(
+    tokens: Tokens, limiter: RateLimiter, token: str, units: int = 0, *, versions: bool = False
+) -> SignedIn | None:
+    """The token's principal and roles, ``units`` charged to its rate limit and (``versions``) the
+    read models' version: one connection, one transaction, so a request pays one trip for them all.
+    None for a token that is not valid (nothing charged); RateLimited past the limit."""
+    # A charge writes: on SQLite only a write transaction may (it waits for the write lock up front).
+    engine = limiter.engine if units else tokens.reader
+    with engine.begin() as conn:
+        principal = tokens.authenticate(token, conn)
+        if principal is None:
+            return None
+        access = Access.read(conn, principal)
+        budget = limiter.charge_on(conn, principal.token_id, units) if units else None
+        version = read_versions(conn) if versions else None
+    return SignedIn(principal, access, budget and limiter.within(budget), version)
