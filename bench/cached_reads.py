@@ -83,7 +83,7 @@ def in_process(runtime: Runtime, token: str, cache_size: int) -> Callable[[str, 
 
     async def execute(query: str, variables: dict[str, Any]) -> Any:
         context = Context(request=request, runtime=runtime, correlation_id="bench")
-        await sign_in(context)
+        await sign_in(context, schema.units_at_sign_in(query, None, variables))
         return await schema.execute(query, variables, context_value=context)
 
     def call(query: str, variables: dict[str, Any]) -> Any:

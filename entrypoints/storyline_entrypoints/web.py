@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from graphql import GraphQLError
@@ -25,7 +26,7 @@ from storyline_entrypoints.cors import ListedOrigins
 from storyline_entrypoints.heap import freeze_startup_objects
 from storyline_entrypoints.ratelimit_headers import RateLimitHeaders
 from storyline_entrypoints.workers import start_workers
-from storyline_graphql.context import get_context, sign_in, too_many_requests
+from storyline_graphql.context import Context, get_context, sign_in, too_many_requests
 from storyline_graphql.endpoint import GraphQLHTTPEndpoint, HTTPError
 from storyline_graphql.persisted_queries import PersistedQueries
 from storyline_graphql.result_cache import result_etag
@@ -173,12 +174,19 @@ def create_app(settings: Settings | None = None, *, local_token: str | None = No
         redoc_url=None,
         openapi_url=None,
     )
+    schema = build_schema(settings)
+
+    async def authenticate(context: Context, data: GraphQLRequestData | None) -> None:
+        """Signs the request in, charging a request answered before its whole cost at once."""
+        units = schema.units_at_sign_in(data.query, data.operation_name, data.variables) if data else 1
+        await sign_in(context, units)
+
     endpoint = GraphQLHTTPEndpoint(
-        build_schema(settings),
+        schema,
         graphiql=settings.introspection,
         context_getter=get_context,
         max_body_size=settings.max_request_bytes,
-        authenticate=sign_in,
+        authenticate=authenticate,
         connection_check=sign_in,
         http_error_of=http_error_of,
         graphiql_query=GRAPHIQL_QUERY,

@@ -151,10 +151,11 @@ async def get_context(request: HTTPConnection) -> Context:
     )
 
 
-async def sign_in(context: Context) -> None:
+async def sign_in(context: Context, units: int = 1) -> None:
     """Authenticates the request (or WebSocket connection), loads the principal's roles and charges
-    one unit of its rate limit, all in one trip: most operations cost just that one unit. An HTTP
-    request reads the read models' version in that trip too, for the result cache."""
+    ``units`` of its rate limit, all in one trip: most operations cost just one unit, and a request
+    answered before is charged its whole cost here. An HTTP request reads the read models' version
+    in that trip too, for the result cache."""
     if isinstance(context.request, WebSocket):
         params = context.connection_params or {}
         authorization = params.get("Authorization", params.get("authorization"))
@@ -164,7 +165,9 @@ async def sign_in(context: Context) -> None:
         versions = context.runtime.settings.result_cache_size > 0
     token = bearer_token(authorization)
     try:
-        signed_in = await asyncio.to_thread(_sign_in, context.runtime, token, 1, versions) if token else None
+        signed_in = (
+            await asyncio.to_thread(_sign_in, context.runtime, token, units, versions) if token else None
+        )
     except RateLimited as error:
         context.note(error.budget)
         raise too_many_requests(str(error), error.retry_after) from None
@@ -174,7 +177,7 @@ async def sign_in(context: Context) -> None:
     context.principal, context.versions = signed_in.principal, signed_in.versions
     if signed_in.budget is not None:
         context.note(signed_in.budget)
-    context.prepaid = context.cost = 1
+    context.prepaid = context.cost = units
     context.start_reads(signed_in.access)
 
 

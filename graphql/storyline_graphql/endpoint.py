@@ -5,8 +5,10 @@ and replaces only its HTTP handling; WebSocket subscriptions (graphql-transport-
 and graphql-ws), GraphiQL's HTML, ``process_result`` and the JSON hooks are reused.
 
 What the HTTP side adds over stock strawberry (GraphQL-over-HTTP spec):
-- ``authenticate`` (optional) runs before the body is read; it refuses a request
-  by raising ``HTTPError`` (e.g. a 401). On WebSocket (graphql-transport-ws only)
+- ``authenticate`` (optional) runs before anything about the request is answered, with the request
+  as read (None when it could not be: that refusal is answered only once ``authenticate`` let the
+  request in); it refuses a request by raising ``HTTPError`` (e.g. a 401), so a caller it refuses
+  learns nothing else. On WebSocket (graphql-transport-ws only)
   ``connection_check`` does the same with the ``connection_init`` payload in
   ``context.connection_params``; a refusal closes with ``4000 + status`` (4401).
 - ``Accept`` negotiation between ``application/graphql-response+json`` and
@@ -103,8 +105,11 @@ class HTTPError(Exception):
         return {"errors": [error]}
 
 
-Authenticate = Callable[[Any], Awaitable[None]]
-"""Receives the context; raises ``HTTPError`` to refuse the request or connection."""
+Authenticate = Callable[[Any, GraphQLRequestData | None], Awaitable[None]]
+"""Receives the context and the request as read (None if it could not be); raises ``HTTPError`` to
+refuse it."""
+ConnectionCheck = Callable[[Any], Awaitable[None]]
+"""Receives the context; raises ``HTTPError`` to refuse the connection."""
 HTTPErrorOf = Callable[[GraphQLError], HTTPError | None]
 """The status (and headers) a response carrying this error gets, if not 200/400."""
 EtagOf = Callable[[Any], str | None]
@@ -247,7 +252,7 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
         allow_queries_via_get: bool = True,
         max_body_size: int | None = 1024 * 1024,
         authenticate: Authenticate | None = None,
-        connection_check: Authenticate | None = None,
+        connection_check: ConnectionCheck | None = None,
         http_error_of: HTTPErrorOf | None = None,
         graphiql_query: str | None = None,
         graphiql_headers: Mapping[str, str] | None = None,
@@ -354,20 +359,27 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
                 raise HTTPError(406, f"Accept must allow {JSON} or {GRAPHQL_RESPONSE_JSON}.")
             media_type = negotiated
             sub_response = await self.get_sub_response(request)
-            context = await self._context(request, sub_response)
-            data = await self._parse(request)
+            context = await self._checked(self.get_context(request, sub_response))
+            try:
+                data = await self._parse(request)
+            except HTTPError:
+                await self._authenticate(context, None)
+                raise
+            await self._authenticate(context, data)
             if self.persisted_queries is not None:
                 data = self.persisted_queries.resolve(data)
             return await self._execute(request, data, media_type, context, sub_response)
         except HTTPError as error:
             return self._respond(error.body(), error.status, media_type, error.headers)
 
-    async def _context(self, request: Request, sub_response: Response) -> Any:
-        """The context, once ``authenticate`` let the request in."""
+    async def _authenticate(self, context: Any, data: GraphQLRequestData | None) -> None:
+        if self.authenticate is not None:
+            await self._checked(self.authenticate(context, data))
+
+    async def _checked(self, step: Awaitable[Any]) -> Any:
+        """The step's result; its errors answered as ``http_error_of`` says (503: storage down)."""
         try:
-            context = await self.get_context(request, sub_response)
-            if self.authenticate is not None:
-                await self.authenticate(context)
+            return await step
         except HTTPError:
             raise
         except Exception as error:
@@ -375,7 +387,6 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
             if refusal is None:
                 raise
             raise refusal from error
-        return context
 
     def _wants_graphiql(self, request: Request) -> bool:
         # A browser navigation: GET, no `query`, and HTML explicitly acceptable.

@@ -175,6 +175,18 @@ class ResultCache:
             int(time.time() // QUARTER_HOUR) if dated else None,
         )
 
+    def units(
+        self, query: str | None, operation_name: str | None, variables: Mapping[str, Any] | None
+    ) -> int:
+        """What signing in charges for this request: the whole cost of one seen before (it then
+        makes no other trip), one unit for any other."""
+        if query is None:
+            return 1
+        try:
+            return self.plans.get(request_key(query, operation_name, variables or {})).units
+        except KeyError:
+            return 1
+
     async def answer(
         self,
         query: str | None,

@@ -164,6 +164,12 @@ class StorylineSchema(strawberry.Schema):
             operation_extensions,
         )
 
+    def units_at_sign_in(self, query: str | None, operation_name: str | None, variables: Any) -> int:
+        """The rate-limit units to charge at sign-in for this request (see ``ResultCache.units``)."""
+        if self.results is None or not (variables is None or isinstance(variables, dict)):
+            return 1
+        return self.results.units(query, operation_name, variables)
+
     async def stream(  # type: ignore[override]
         self,
         query: str | None,
