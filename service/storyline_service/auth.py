@@ -21,6 +21,7 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    func,
     insert,
     literal,
     null,
@@ -328,7 +329,8 @@ def sign_in(
     (on PostgreSQL one statement). None for a token that is not valid (nothing charged);
     RateLimited past the limit."""
     if units and limiter.engine.dialect.name == "postgresql" and tokens.looked_up(token):
-        with limiter.engine.begin() as conn:
+        # One statement is its own transaction: no BEGIN and COMMIT to wait for.
+        with tokens.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             signed_in = _sign_in_in_one_statement(conn, limiter, token, units, versions)
     else:
         # A charge writes: on SQLite only a write transaction may (it waits for the write lock up front).
@@ -362,9 +364,14 @@ def _sign_in_statements() -> tuple[Select[Any], Select[Any]]:
         )
         .cte("token")
     )
+    # Rate-limit counts commit without waiting for the disk, as on the `derived` engine (which sets it
+    # for a whole transaction): set for this statement's own, before its charge.
+    quick = select(func.set_config("synchronous_commit", "off", True).label("set")).cte("quick")
     upsert = postgresql.insert(windows).from_select(
         ["principal", "window", "used"],
-        select(token.c.id, bindparam("window", type_=BigInteger), bindparam("units", type_=BigInteger)),
+        select(
+            token.c.id, bindparam("window", type_=BigInteger), bindparam("units", type_=BigInteger)
+        ).select_from(token.join(quick, quick.c.set == "off")),
     )
     charged = (
         upsert.on_conflict_do_update(
