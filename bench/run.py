@@ -640,14 +640,17 @@ class Bench:
 
     def cached_reads_only(self) -> None:
         """``--only cached_reads``: the big log alone, then cold against warm reads in process on
-        SQLite and (copied there) PostgreSQL."""
+        SQLite and (copied there) PostgreSQL, and over HTTP on SQLite."""
         big = sqlite_settings(self.tmp / "big.db")
         shape = Shape(sprints=self.sizes.sprints)
         summary = self.generate_in_parallel(big, range(self.sizes.boards), shape)
         sprint, reps = summary.active_sprints[BOARD], self.sizes.reps
         with runtime_of(big) as runtime:
             runtime.projector.catch_up()
-            cached_reads.measure(self.report, "sqlite", runtime, self.token(runtime), BOARD, sprint, reps)
+            http = None if self.web_problem else (self.tmp, big)
+            cached_reads.measure(
+                self.report, "sqlite", runtime, self.token(runtime), BOARD, sprint, reps, http
+            )
             if self.pg_problem:
                 return
             with postgres_schema() as settings, runtime_of(settings) as target:

@@ -175,10 +175,14 @@ def create_app(settings: Settings | None = None, *, local_token: str | None = No
         openapi_url=None,
     )
     schema = build_schema(settings)
+    persisted = PersistedQueries(settings.persisted_queries_size)
 
     async def authenticate(context: Context, data: GraphQLRequestData | None) -> None:
-        """Signs the request in, charging a request answered before its whole cost at once."""
-        units = schema.units_at_sign_in(data.query, data.operation_name, data.variables) if data else 1
+        """Signs the request in, charging a request answered before (by its document or its
+        persisted query's hash) its whole cost at once."""
+        units = 1
+        if data is not None:
+            units = schema.units_at_sign_in(persisted.document(data), data.operation_name, data.variables)
         await sign_in(context, units)
 
     endpoint = GraphQLHTTPEndpoint(
@@ -191,7 +195,7 @@ def create_app(settings: Settings | None = None, *, local_token: str | None = No
         http_error_of=http_error_of,
         graphiql_query=GRAPHIQL_QUERY,
         graphiql_headers={"Authorization": f"Bearer {local_token}"} if local_token else None,
-        persisted_queries=PersistedQueries(settings.persisted_queries_size),
+        persisted_queries=persisted,
         etag_of=result_etag,
         # Not graphql-ws, the legacy protocol: it has no way to refuse a connection with 4401.
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),

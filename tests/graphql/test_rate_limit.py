@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -80,6 +81,13 @@ def test_an_answer_from_the_result_cache_costs_what_the_query_costs(limited: Ser
     kept = client.post("/graphql", json=query)  # answered from the cache: nothing changed since
     assert kept.content == executed.content
     assert headers_of(kept)[1] == LIMIT - 2 * cost
+    # By a persisted query's hash (stored by the first request, then alone): the same again.
+    digest = hashlib.sha256(query["query"].encode()).hexdigest()
+    apq = {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": digest}}}
+    for body in ({**query, **apq}, apq):
+        by_hash = client.post("/graphql", json=body)
+        assert by_hash.content == executed.content
+    assert headers_of(by_hash)[1] == LIMIT - 4 * cost
 
     # Too little left for the whole cost: refused, though the answer is kept.
     while headers_of(client.post("/graphql", json={"query": "{ viewer { name } }"}))[1] >= cost:
