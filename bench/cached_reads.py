@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -73,14 +74,16 @@ def in_process(runtime: Runtime, token: str, cache_size: int) -> Callable[[str, 
     from storyline_graphql.context import Context, sign_in
     from storyline_graphql.schema import build_schema
 
-    schema = build_schema(runtime.settings.model_copy(update={"result_cache_size": cache_size}))
+    # As a server with these settings: signing in reads the read models' version when the cache is on.
+    runtime = replace(runtime, settings=runtime.settings.model_copy(update={"result_cache_size": cache_size}))
+    schema = build_schema(runtime.settings)
     loop = asyncio.new_event_loop()
     headers = [(b"authorization", f"Bearer {token}".encode())]
     request = Request({"type": "http", "method": "POST", "path": "/graphql", "headers": headers})
 
     async def execute(query: str, variables: dict[str, Any]) -> Any:
         context = Context(request=request, runtime=runtime, correlation_id="bench")
-        await sign_in(context)
+        await sign_in(context, schema.units_at_sign_in(query, None, variables))
         return await schema.execute(query, variables, context_value=context)
 
     def call(query: str, variables: dict[str, Any]) -> Any:
@@ -129,7 +132,7 @@ def cold_and_warm_in_process(
             reps=reps,
             target=">= 5",
             note="GraphQL schema in process, signed in per request; cold: result cache off, every request"
-            " executes; warm: the same request answered from the result cache (one version query)",
+            " executes; warm: the same request answered from the result cache (sign-in reads the version)",
         )
 
 

@@ -638,6 +638,26 @@ class Bench:
         self.report.note(f"log: {more.events} events generated in {time.perf_counter() - start:.0f} s")
         self.history(big)
 
+    def cached_reads_only(self) -> None:
+        """``--only cached_reads``: the big log alone, then cold against warm reads in process on
+        SQLite and (copied there) PostgreSQL, and over HTTP on SQLite."""
+        big = sqlite_settings(self.tmp / "big.db")
+        shape = Shape(sprints=self.sizes.sprints)
+        summary = self.generate_in_parallel(big, range(self.sizes.boards), shape)
+        sprint, reps = summary.active_sprints[BOARD], self.sizes.reps
+        with runtime_of(big) as runtime:
+            runtime.projector.catch_up()
+            http = None if self.web_problem else (self.tmp, big)
+            cached_reads.measure(
+                self.report, "sqlite", runtime, self.token(runtime), BOARD, sprint, reps, http
+            )
+            if self.pg_problem:
+                return
+            with postgres_schema() as settings, runtime_of(settings) as target:
+                pgcopy.copy_log(runtime, target)
+                pgcopy.copy_read_models(runtime, target)
+                cached_reads.measure(self.report, "postgres", target, self.token(target), BOARD, sprint, reps)
+
     def postgres_reads(self, small: Settings, big: Settings, summary: Summary) -> None:
         """Copies both SQLite logs with their read models into fresh schemas and measures the reads there."""
         with ExitStack() as stack:
@@ -672,7 +692,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
     parser.add_argument("--boards", type=int, help="boards in the big log (default: by mode)")
     parser.add_argument("--sprints", type=int, help="sprints per board (default: by mode)")
-    parser.add_argument("--only", choices=["history"], help="only these figures (history: on the big log)")
+    parser.add_argument(
+        "--only",
+        choices=["history", "cached_reads"],
+        help="only these figures, on the big log (cached_reads: cold against warm reads in process)",
+    )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     if args.boards or args.sprints:
@@ -686,6 +710,8 @@ def main(argv: list[str] | None = None) -> None:
         bench.emit_machine()
         if args.only == "history":
             bench.history_only()
+        elif args.only == "cached_reads":
+            bench.cached_reads_only()
         else:
             bench.everything()
     load = [round(value, 2) for value in os.getloadavg()]

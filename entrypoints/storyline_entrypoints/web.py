@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from graphql import GraphQLError
@@ -25,7 +26,7 @@ from storyline_entrypoints.cors import ListedOrigins
 from storyline_entrypoints.heap import freeze_startup_objects
 from storyline_entrypoints.ratelimit_headers import RateLimitHeaders
 from storyline_entrypoints.workers import start_workers
-from storyline_graphql.context import get_context, sign_in, too_many_requests
+from storyline_graphql.context import Context, get_context, sign_in, too_many_requests
 from storyline_graphql.endpoint import GraphQLHTTPEndpoint, HTTPError
 from storyline_graphql.persisted_queries import PersistedQueries
 from storyline_graphql.result_cache import result_etag
@@ -173,17 +174,28 @@ def create_app(settings: Settings | None = None, *, local_token: str | None = No
         redoc_url=None,
         openapi_url=None,
     )
+    schema = build_schema(settings)
+    persisted = PersistedQueries(settings.persisted_queries_size)
+
+    async def authenticate(context: Context, data: GraphQLRequestData | None) -> None:
+        """Signs the request in, charging a request answered before (by its document or its
+        persisted query's hash) its whole cost at once."""
+        units = 1
+        if data is not None:
+            units = schema.units_at_sign_in(persisted.document(data), data.operation_name, data.variables)
+        await sign_in(context, units)
+
     endpoint = GraphQLHTTPEndpoint(
-        build_schema(settings),
+        schema,
         graphiql=settings.introspection,
         context_getter=get_context,
         max_body_size=settings.max_request_bytes,
-        authenticate=sign_in,
+        authenticate=authenticate,
         connection_check=sign_in,
         http_error_of=http_error_of,
         graphiql_query=GRAPHIQL_QUERY,
         graphiql_headers={"Authorization": f"Bearer {local_token}"} if local_token else None,
-        persisted_queries=PersistedQueries(settings.persisted_queries_size),
+        persisted_queries=persisted,
         etag_of=result_etag,
         # Not graphql-ws, the legacy protocol: it has no way to refuse a connection with 4401.
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),

@@ -16,9 +16,11 @@ from graphql import GraphQLError
 from storyline_graphql.endpoint import HTTPError
 from storyline_graphql.loaders import Loaders
 from storyline_service.application import Caller, Storyline
-from storyline_service.auth import Access, Budget, Principal, RateLimited
+from storyline_service.auth import Access, Budget, Principal, RateLimited, SignedIn
+from storyline_service.auth import sign_in as sign_in_once
 from storyline_service.bootstrap import Runtime
 from storyline_service.queries import Reads
+from storyline_service.read_versions import Versions
 
 
 def unauthenticated() -> HTTPError:
@@ -66,7 +68,7 @@ class Context:
     # Set by `sign_in`: on HTTP before the request runs, on WebSocket at connection_init.
     principal: Principal | None = None
     access: Access = field(default_factory=Access)
-    loaders: Loaders = field(init=False)
+    _loaders: Loaders | None = field(default=None, init=False, repr=False)
     # graphql-transport-ws puts the connection_init payload here.
     connection_params: dict[str, Any] | None = field(default=None)
     token: str | None = field(default=None, repr=False)  # kept to re-check long-lived connections
@@ -74,9 +76,14 @@ class Context:
     budget: Budget | None = None  # the token's rate-limit window after the last charge
     cost: int = 0  # rate-limit units this operation was charged
     result_etag: str | None = None  # set when the answer came from, or went into, the result cache
+    versions: Versions | None = None  # the read models' version, read at sign-in for the result cache
 
-    def __post_init__(self) -> None:
-        self.loaders = Loaders(self.reads, self.access)
+    @property
+    def loaders(self) -> Loaders:
+        """Made on first use: an answer from the result cache needs none."""
+        if self._loaders is None:
+            self._loaders = Loaders(self.reads, self.access)
+        return self._loaders
 
     @property
     def app(self) -> Storyline:
@@ -129,17 +136,17 @@ class Context:
 
     async def recheck(self) -> Access:
         """For a long-lived connection: the token must still be valid, and the roles are reloaded."""
-        signed_in = await asyncio.to_thread(_authenticate, self.runtime, self.token) if self.token else None
+        signed_in = await asyncio.to_thread(_sign_in, self.runtime, self.token) if self.token else None
         if signed_in is None:
             refused = unauthenticated()
             raise GraphQLError(refused.message, extensions=refused.extensions)
-        return signed_in[1]
+        return signed_in.access
 
     def start_reads(self, access: Access) -> None:
         """Reads from here on see ``access`` (freshly loaded) and load everything anew: after a change,
         later fields in the same request must not see data (or roles) loaded before it."""
         self.access = access
-        self.loaders = Loaders(self.reads, access)
+        self._loaders = None
 
 
 async def get_context(request: HTTPConnection) -> Context:
@@ -148,40 +155,38 @@ async def get_context(request: HTTPConnection) -> Context:
     )
 
 
-async def sign_in(context: Context) -> None:
+async def sign_in(context: Context, units: int = 1) -> None:
     """Authenticates the request (or WebSocket connection), loads the principal's roles and charges
-    one unit of its rate limit, all in one trip: most operations cost just that one unit."""
+    ``units`` of its rate limit, all in one trip: most operations cost just one unit, and a request
+    answered before is charged its whole cost here. An HTTP request reads the read models' version
+    in that trip too, for the result cache."""
     if isinstance(context.request, WebSocket):
         params = context.connection_params or {}
         authorization = params.get("Authorization", params.get("authorization"))
+        versions = False
     else:
         authorization = context.request.headers.get("authorization")
+        versions = context.runtime.settings.result_cache_size > 0
     token = bearer_token(authorization)
     try:
-        signed_in = await asyncio.to_thread(_authenticate, context.runtime, token, 1) if token else None
+        signed_in = (
+            await asyncio.to_thread(_sign_in, context.runtime, token, units, versions) if token else None
+        )
     except RateLimited as error:
         context.note(error.budget)
         raise too_many_requests(str(error), error.retry_after) from None
     if signed_in is None:
         raise unauthenticated()
     context.token = token
-    context.principal, access, budget = signed_in
-    if budget is not None:
-        context.note(budget)
-    context.prepaid = context.cost = 1
-    context.start_reads(access)
+    context.principal, context.versions = signed_in.principal, signed_in.versions
+    if signed_in.budget is not None:
+        context.note(signed_in.budget)
+    context.prepaid = context.cost = units
+    context.start_reads(signed_in.access)
 
 
-def _authenticate(
-    runtime: Runtime, token: str, units: int = 0
-) -> tuple[Principal, Access, Budget | None] | None:
-    """The token's principal and its roles, with ``units`` charged to its rate limit: one trip."""
-    principal = runtime.tokens.authenticate(token)
-    if principal is None:
-        return None
-    access = Access.load(runtime.reads, principal)
-    budget = runtime.limiter.spend(principal.token_id, units) if units else None
-    return principal, access, budget
+def _sign_in(runtime: Runtime, token: str, units: int = 0, versions: bool = False) -> SignedIn | None:
+    return sign_in_once(runtime.tokens, runtime.limiter, token, units, versions=versions)
 
 
 Info = strawberry.Info[Context, None]

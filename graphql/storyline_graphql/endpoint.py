@@ -5,8 +5,10 @@ and replaces only its HTTP handling; WebSocket subscriptions (graphql-transport-
 and graphql-ws), GraphiQL's HTML, ``process_result`` and the JSON hooks are reused.
 
 What the HTTP side adds over stock strawberry (GraphQL-over-HTTP spec):
-- ``authenticate`` (optional) runs before the body is read; it refuses a request
-  by raising ``HTTPError`` (e.g. a 401). On WebSocket (graphql-transport-ws only)
+- ``authenticate`` (optional) runs before anything about the request is answered, with the request
+  as read (None when it could not be: that refusal is answered only once ``authenticate`` let the
+  request in); it refuses a request by raising ``HTTPError`` (e.g. a 401), so a caller it refuses
+  learns nothing else. On WebSocket (graphql-transport-ws only)
   ``connection_check`` does the same with the ``connection_init`` payload in
   ``context.connection_params``; a refusal closes with ``4000 + status`` (4401).
 - ``Accept`` negotiation between ``application/graphql-response+json`` and
@@ -19,6 +21,8 @@ What the HTTP side adds over stock strawberry (GraphQL-over-HTTP spec):
 - Automatic Persisted Queries (``persisted_queries``), by POST and GET.
 - ``ETag`` on GET answers that ``etag_of`` gives one (from the context, after execution), and
   ``304 Not Modified`` when the request's ``If-None-Match`` names it.
+- An ``EncodedResult`` from the schema (data already JSON, say a kept answer) is answered as it is,
+  without decoding and encoding it again (and without ``process_result``).
 
 GraphiQL can open with ``graphiql_query`` in its editor and ``graphiql_headers``
 in its headers editor. Its scripts and styles come from this package (``graphiql/``,
@@ -33,6 +37,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
@@ -100,12 +105,28 @@ class HTTPError(Exception):
         return {"errors": [error]}
 
 
-Authenticate = Callable[[Any], Awaitable[None]]
-"""Receives the context; raises ``HTTPError`` to refuse the request or connection."""
+Authenticate = Callable[[Any, GraphQLRequestData | None], Awaitable[None]]
+"""Receives the context and the request as read (None if it could not be); raises ``HTTPError`` to
+refuse it."""
+ConnectionCheck = Callable[[Any], Awaitable[None]]
+"""Receives the context; raises ``HTTPError`` to refuse the connection."""
 HTTPErrorOf = Callable[[GraphQLError], HTTPError | None]
 """The status (and headers) a response carrying this error gets, if not 200/400."""
 EtagOf = Callable[[Any], str | None]
 """Receives the context after execution; the answer's entity tag (quoted), if it has one."""
+
+
+class EncodedResult(ExecutionResult):
+    """A result without errors whose data is JSON already; decoded only if someone reads ``data``."""
+
+    def __init__(self, encoded: bytes) -> None:
+        self.encoded = encoded
+        self.errors = None
+        self.extensions = None
+
+    @cached_property
+    def data(self) -> dict[str, Any] | None:  # type: ignore[override]
+        return cast(dict[str, Any] | None, orjson.loads(self.encoded))
 
 
 def matches(if_none_match: str, etag: str) -> bool:
@@ -231,7 +252,7 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
         allow_queries_via_get: bool = True,
         max_body_size: int | None = 1024 * 1024,
         authenticate: Authenticate | None = None,
-        connection_check: Authenticate | None = None,
+        connection_check: ConnectionCheck | None = None,
         http_error_of: HTTPErrorOf | None = None,
         graphiql_query: str | None = None,
         graphiql_headers: Mapping[str, str] | None = None,
@@ -338,20 +359,27 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
                 raise HTTPError(406, f"Accept must allow {JSON} or {GRAPHQL_RESPONSE_JSON}.")
             media_type = negotiated
             sub_response = await self.get_sub_response(request)
-            context = await self._context(request, sub_response)
-            data = await self._parse(request)
+            context = await self._checked(self.get_context(request, sub_response))
+            try:
+                data = await self._parse(request)
+            except HTTPError:
+                await self._authenticate(context, None)
+                raise
+            await self._authenticate(context, data)
             if self.persisted_queries is not None:
                 data = self.persisted_queries.resolve(data)
             return await self._execute(request, data, media_type, context, sub_response)
         except HTTPError as error:
             return self._respond(error.body(), error.status, media_type, error.headers)
 
-    async def _context(self, request: Request, sub_response: Response) -> Any:
-        """The context, once ``authenticate`` let the request in."""
+    async def _authenticate(self, context: Any, data: GraphQLRequestData | None) -> None:
+        if self.authenticate is not None:
+            await self._checked(self.authenticate(context, data))
+
+    async def _checked(self, step: Awaitable[Any]) -> Any:
+        """The step's result; its errors answered as ``http_error_of`` says (503: storage down)."""
         try:
-            context = await self.get_context(request, sub_response)
-            if self.authenticate is not None:
-                await self.authenticate(context)
+            return await step
         except HTTPError:
             raise
         except Exception as error:
@@ -359,7 +387,6 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
             if refusal is None:
                 raise
             raise refusal from error
-        return context
 
     def _wants_graphiql(self, request: Request) -> bool:
         # A browser navigation: GET, no `query`, and HTML explicitly acceptable.
@@ -463,6 +490,10 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
         except MissingQueryError as e:
             raise HTTPError(400, "No GraphQL query found in the request.") from e
 
+        if isinstance(result, EncodedResult):
+            return self._answer(
+                request, b'{"data":' + result.encoded + b"}", 200, media_type, context, sub_response
+            )
         body = await self.process_result(request, result)
         if result.errors:
             self._handle_errors(result.errors, body)  # strawberry hook (e.g. Sentry)
@@ -474,7 +505,19 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
         refusal = self._http_error(result.errors or [])
         if refusal is not None:
             return self._respond(body, refusal.status, media_type, refusal.headers, sub_response)
-        etag = self.etag_of(context) if is_get and status == 200 and self.etag_of else None
+        return self._answer(request, body, status, media_type, context, sub_response)
+
+    def _answer(
+        self,
+        request: Request,
+        body: GraphQLHTTPResponse | bytes,
+        status: int,
+        media_type: MediaType,
+        context: Any,
+        sub_response: Response,
+    ) -> Response:
+        """The response, with an ETag (or 304) for a GET answer that has one."""
+        etag = self.etag_of(context) if request.method == "GET" and status == 200 and self.etag_of else None
         if etag is None:
             return self._respond(body, status, media_type, sub_response=sub_response)
         # Private: the answer is the caller's; no-cache: revalidated every time, which costs a 304.
@@ -497,14 +540,14 @@ class GraphQLHTTPEndpoint(GraphQL[Any, Any]):
 
     def _respond(
         self,
-        body: GraphQLHTTPResponse,
+        body: GraphQLHTTPResponse | bytes,
         status: int,
         media_type: MediaType,
         headers: Mapping[str, str] | None = None,
         sub_response: Response | None = None,
     ) -> Response:
         response = Response(
-            self.encode_json(body),
+            body if isinstance(body, bytes) else self.encode_json(body),
             status_code=status,
             media_type=f"{media_type}; charset=utf-8",
             headers={"Vary": "Accept", **(headers or {})},

@@ -33,6 +33,17 @@ class PersistedQueries:
     def __init__(self, size: int) -> None:
         self.documents: LRUCache[str, str] | None = LRUCache(size) if size > 0 else None
 
+    def document(self, data: GraphQLRequestData) -> str | None:
+        """The document the request runs, if known already; stores nothing, refuses nothing."""
+        if data.query is not None or self.documents is None:
+            return data.query
+        persisted = (data.extensions or {}).get("persistedQuery")
+        sha256 = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
+        try:
+            return self.documents.get(sha256) if isinstance(sha256, str) else None
+        except KeyError:
+            return None
+
     def resolve(self, data: GraphQLRequestData) -> GraphQLRequestData:
         """The request with the document to run; raises ``HTTPError`` on a miss or a bad hash."""
         persisted = (data.extensions or {}).get("persistedQuery")

@@ -4,7 +4,7 @@ Read models change only when events are projected, so a query's answer is fully 
 - its document, operation name and variables,
 - who asks: the user and its roles (loaded afresh at every sign-in, so a revoked role misses),
 - the read models' version: every projection's tracking position and the rebuild generation,
-  read from the database in one query per request, so a write by any process misses too,
+  read from the database at sign-in, in its one trip, so a write by any process misses too,
 - for answers that depend on today's date (a burndown, an epic's health), the quarter hour of
   UTC: every time zone's offset is a whole number of quarter hours, so the date anywhere is the
   same throughout one.
@@ -19,6 +19,11 @@ garbage collector, unlike nested dicts.
 
 The same key, hashed, is the answer's ``ETag`` for ``GET /graphql``: a client repeating it with
 ``If-None-Match`` gets ``304 Not Modified`` until something that decides the answer changed.
+
+A request seen before (the same document, operation and variables, answered without errors) has a
+plan: what its rate-limit charge is and whether it depends on today. Everything else parsing,
+validation and the cost check decide is fixed by the request itself, so ``answer`` serves it from
+the cache without running it through them again, as encoded JSON that no one decodes on the way out.
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ import hashlib
 import json
 import time
 import weakref
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 import orjson
@@ -38,10 +44,13 @@ from graphql.execution.values import VariableValues, get_argument_values, get_va
 from graphql.utilities import get_operation_ast
 from starlette.requests import Request
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType as StrawberryOperationType
 
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
+    GraphQLError,
     GraphQLNamedType,
     GraphQLSchema,
     OperationType,
@@ -51,9 +60,10 @@ from graphql import (
 )
 from storyline_graphql.context import Context
 from storyline_graphql.cost import Costing
+from storyline_graphql.endpoint import EncodedResult
 from storyline_graphql.webhooks import webhook_uuid
 from storyline_service.queries import Reads
-from storyline_service.read_versions import read_versions
+from storyline_service.read_versions import Versions, read_versions
 
 # Fields whose answer moves with the clock, or comes from outside the read models: never kept.
 UNCACHEABLE_FIELDS: Final = frozenset(
@@ -123,12 +133,24 @@ def dependence_on_today(
     return bool(dated)
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What a request seen before needs beside its key: all the rest its first run found out."""
+
+    units: int  # its rate-limit charge
+    dated: bool  # whether the answer depends on today
+
+
+PlanKey = tuple[str, str | None, str]  # document, operation name, variables as JSON
+
+
 class ResultCache:
     """The kept answers, one LRU per database (a process normally serves one)."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self.by_database: weakref.WeakKeyDictionary[Reads, LRUCache[str, bytes]] = weakref.WeakKeyDictionary()
+        self.plans: LRUCache[PlanKey, Plan] = LRUCache(max(size, 1))
         self.schema_digest = ""
 
     def serve(self, schema: GraphQLSchema) -> None:
@@ -141,19 +163,65 @@ class ResultCache:
             store = self.by_database[reads] = LRUCache(self.size)
         return store
 
-    def key(
-        self, context: Context, document: str, operation_name: str | None, variables: Mapping[str, Any]
-    ) -> tuple[Any, ...]:
+    def key(self, context: Context, request: PlanKey, dated: bool) -> tuple[Any, ...]:
+        """All of the key but the read models' version."""
         access = context.access
         return (
             self.schema_digest,
-            document,
-            operation_name,
-            json.dumps(variables, sort_keys=True),
+            *request,
             context.actor,
             access.superuser,
             tuple(sorted((board, role.value) for board, role in access.roles.items())),
+            int(time.time() // QUARTER_HOUR) if dated else None,
         )
+
+    def units(
+        self, query: str | None, operation_name: str | None, variables: Mapping[str, Any] | None
+    ) -> int:
+        """What signing in charges for this request: the whole cost of one seen before (it then
+        makes no other trip), one unit for any other."""
+        if query is None:
+            return 1
+        try:
+            return self.plans.get(request_key(query, operation_name, variables or {})).units
+        except KeyError:
+            return 1
+
+    async def answer(
+        self,
+        query: str | None,
+        variables: Mapping[str, Any] | None,
+        context: Any,
+        operation_name: str | None,
+        allowed: Iterable[StrawberryOperationType] | None,
+    ) -> ExecutionResult | None:
+        """The kept answer to a request with a plan, charged to the caller's rate limit; None when
+        the request has to run (no plan, no kept answer, or no version read at sign-in)."""
+        if (
+            query is None
+            or not isinstance(context, Context)
+            or context.versions is None
+            or not isinstance(context.request, Request)
+            or (allowed is not None and StrawberryOperationType.QUERY not in allowed)
+        ):
+            return None
+        request = request_key(query, operation_name, variables or {})
+        try:
+            plan = self.plans.get(request)
+            key = digest((*self.key(context, request, plan.dated), context.versions))
+            data = self.store(context.reads).get(key)
+        except KeyError:
+            return None
+        try:
+            await context.spend(plan.units)
+        except GraphQLError as refused:  # past the rate limit, as the query's own charge would be
+            return ExecutionResult(data=None, errors=[refused])
+        context.result_etag = etag(key)
+        return EncodedResult(data)
+
+
+def request_key(query: str, operation_name: str | None, variables: Mapping[str, Any]) -> PlanKey:
+    return query, operation_name, json.dumps(variables, sort_keys=True)
 
 
 def result_etag(context: Any) -> str | None:
@@ -165,23 +233,30 @@ def digest(key: tuple[Any, ...]) -> str:
     return hashlib.sha256(repr(key).encode()).hexdigest()
 
 
+def etag(key: str) -> str:
+    # Weak: both JSON media types carry the same answer, byte for byte, under one tag.
+    return f'W/"{key[:32]}"'
+
+
 class CachedResults(SchemaExtension):
     """Answers a query from the cache, or keeps its answer; runs after the cost is charged.
 
-    The read models' version is read from the start of validation on, beside the rate-limit
-    charge, rather than after it: a version read earlier than the answer only ever keeps an answer
-    under an older key, which later requests, seeing newer versions, never look up."""
+    The read models' version is the one read at sign-in; without one (no sign-in by ``sign_in``) it
+    is read from the start of validation on, beside the rate-limit charge. Either is read before
+    the answer: a version read earlier than the answer only ever keeps an answer under an older
+    key, which later requests, seeing newer versions, never look up."""
 
     def __init__(self, cache: ResultCache) -> None:
         super().__init__()
         self.cache = cache
-        self.versions: asyncio.Task[tuple[tuple[str, int], ...]] | None = None
-        self.partial_key: tuple[Any, ...] | None = None
+        self.versions: asyncio.Task[Versions] | None = None
+        self.request: PlanKey | None = None
+        self.dated = False
 
     async def on_validate(self) -> AsyncIterator[None]:  # type: ignore[override]
-        self.partial_key = self._partial_key()
-        if self.partial_key is not None:
-            context: Context = self.execution_context.context
+        self._plan()
+        context = self.execution_context.context
+        if self.request is not None and context.versions is None:
             self.versions = asyncio.create_task(asyncio.to_thread(read_versions, context.reads.engine))
             self.versions.add_done_callback(lambda task: task.cancelled() or task.exception())
         yield
@@ -189,13 +264,12 @@ class CachedResults(SchemaExtension):
     async def on_execute(self) -> AsyncIterator[None]:  # type: ignore[override]
         execution = self.execution_context
         key = await self._key()
-        if key is None:
+        if key is None or self.request is None:
             yield
             return
         context: Context = execution.context
         store = self.cache.store(context.reads)
-        # Weak: both JSON media types carry the same answer, byte for byte, under one tag.
-        etag = f'W/"{key[:32]}"'
+        plan = Plan(units=context.cost, dated=self.dated)  # QueryCost charged it: that is the cost
         try:
             data = store.get(key)
         except KeyError:
@@ -206,24 +280,31 @@ class CachedResults(SchemaExtension):
                     store.put(key, orjson.dumps(result.data))
                 except TypeError:  # ints wider than 64 bits: rare enough to run again
                     return
-                context.result_etag = etag
+                self.cache.plans.put(self.request, plan)
+                context.result_etag = etag(key)
             return
+        self.cache.plans.put(self.request, plan)
         execution.result = GraphQLExecutionResult(data=orjson.loads(data), errors=None)
-        context.result_etag = etag
+        context.result_etag = etag(key)
         yield
 
     async def _key(self) -> str | None:
         """The key of the answer, or None when it may not be kept."""
-        if self.partial_key is None or self.versions is None:
+        if self.request is None:
             return None
-        try:
-            versions = await self.versions
-        except Exception:  # the database is out of reach: execution reports it, nothing is kept
-            return None
-        return digest((*self.partial_key, versions))
+        context: Context = self.execution_context.context
+        versions = context.versions
+        if versions is None:
+            if self.versions is None:
+                return None
+            try:
+                versions = await self.versions
+            except Exception:  # the database is out of reach: execution reports it, nothing is kept
+                return None
+        return digest((*self.cache.key(context, self.request, self.dated), versions))
 
-    def _partial_key(self) -> tuple[Any, ...] | None:
-        """All of the key but the read models' version, or None when the answer may not be kept."""
+    def _plan(self) -> None:
+        """Sets ``request`` (None when the answer may not be kept) and ``dated``."""
         execution = self.execution_context
         context = execution.context
         document = execution.graphql_document
@@ -234,10 +315,10 @@ class CachedResults(SchemaExtension):
             or document is None
             or execution.query is None
         ):
-            return None
+            return
         operation = get_operation_ast(document, execution.operation_name)
         if operation is None or operation.operation is not OperationType.QUERY:
-            return None
+            return
         schema = execution.schema._schema
         fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
         variables = execution.variables or {}
@@ -246,9 +327,10 @@ class CachedResults(SchemaExtension):
         try:
             coerced = get_variable_values(schema, operation.variable_definitions or (), variables)
             if not isinstance(coerced, VariableValues):
-                return None  # variables that do not coerce fail execution, which is never kept
-            dated = dependence_on_today(schema, fragments, operation.selection_set, root, coerced)
+                return  # variables that do not coerce fail execution, which is never kept
+            self.dated = dependence_on_today(schema, fragments, operation.selection_set, root, coerced)
         except Exception:  # Uncacheable, or a document or argument that validation or execution refuses
-            return None
-        today = int(time.time() // QUARTER_HOUR) if dated else None
-        return (*self.cache.key(context, execution.query, execution.operation_name, variables), today)
+            return
+        # The operation name as the request gave it (strawberry fills in the document's own), as
+        # `answer` sees it.
+        self.request = request_key(execution.query, execution._provided_operation_name, variables)

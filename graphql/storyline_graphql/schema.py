@@ -20,7 +20,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from graphql import GraphQLError
@@ -135,6 +135,41 @@ class MaskFaults(MaskErrors):
 
 
 class StorylineSchema(strawberry.Schema):
+    results: ResultCache | None = None  # set by `build_schema`
+
+    async def execute(  # type: ignore[override]
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        # A request answered before is served from the result cache without running it again.
+        if self.results is not None:
+            kept = await self.results.answer(
+                query, variable_values, context_value, operation_name, allowed_operation_types
+            )
+            if kept is not None:
+                return kept
+        return await super().execute(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed_operation_types,
+            operation_extensions,
+        )
+
+    def units_at_sign_in(self, query: str | None, operation_name: str | None, variables: Any) -> int:
+        """The rate-limit units to charge at sign-in for this request (see ``ResultCache.units``)."""
+        if self.results is None or not (variables is None or isinstance(variables, dict)):
+            return 1
+        return self.results.units(query, operation_name, variables)
+
     async def stream(  # type: ignore[override]
         self,
         query: str | None,
@@ -201,4 +236,6 @@ def build_schema(settings: Settings) -> StorylineSchema:
         config=StrawberryConfig(scalar_map=SCALARS, disable_field_suggestions=not settings.introspection),
     )
     results.serve(schema._schema)
+    if settings.result_cache_size > 0:
+        schema.results = results
     return schema

@@ -10,15 +10,33 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import jwt
-from sqlalchemy import Engine, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Engine,
+    Select,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 
 from storyline_domain.board import Role, clean_text
 from storyline_domain.errors import ValidationError
-from storyline_service.queries import Reads
+from storyline_service.queries import ROLES_OF, Reads, roles
+from storyline_service.read_versions import GENERATION, Versions, generations, read_versions, tracking
 from storyline_service.readmodels import utc_datetime
 from storyline_service.settings import Settings
 
@@ -69,6 +87,15 @@ class Access:
         if principal.superuser:
             return cls(superuser=True)
         return cls(roles={row.board_key: Role(row.role) for row in reads.roles_of(principal.user)})
+
+    @classmethod
+    def read(cls, conn: Connection, principal: Principal) -> Access:
+        """``load``, on the caller's connection."""
+        if principal.superuser:
+            return cls(superuser=True)
+        return cls(
+            roles={row.board_key: Role(row.role) for row in conn.execute(ROLES_OF, {"user": principal.user})}
+        )
 
     def can_read(self, board_key: str) -> bool:
         return self.superuser or board_key in self.roles
@@ -190,7 +217,15 @@ class Tokens:
             rows = conn.execute(select(tokens).order_by(tokens.c.user, tokens.c.created_at)).all()
         return [ApiTokenRow.model_validate(dict(row._mapping)) for row in rows]
 
-    def authenticate(self, token: str | None) -> Principal | None:
+    def looked_up(self, token: str) -> bool:
+        """Whether the token is one of the stored API tokens' kind (not the admin's, not OIDC's)."""
+        digest = hash_token(token)
+        return not (self.admin_hash and hmac.compare_digest(digest, self.admin_hash)) and not (
+            self.oidc and is_jwt(token)
+        )
+
+    def authenticate(self, token: str | None, conn: Connection | None = None) -> Principal | None:
+        """The token's principal, or None; looked up on ``conn`` when given."""
         if not token:
             return None
         digest = hash_token(token)
@@ -198,7 +233,10 @@ class Tokens:
             return Principal(ADMIN, "admin-token", superuser=True)
         if self.oidc and is_jwt(token):
             return self.oidc.authenticate(token)
-        with self.reader.connect() as conn:
+        if conn is None:
+            with self.reader.connect() as own:
+                row = own.execute(TOKEN_BY_HASH, {"digest": digest}).first()
+        else:
             row = conn.execute(TOKEN_BY_HASH, {"digest": digest}).first()
         if row is None or row.revoked_at is not None:
             return None
@@ -252,15 +290,137 @@ class RateLimiter:
 
     def spend(self, principal: str, units: int = 1) -> Budget:
         """Charges ``units``; the window as it stands after them, or RateLimited past the limit."""
-        now = datetime.now(UTC).timestamp()
-        window = int(now // self.window_seconds)
         with self.engine.begin() as conn:
-            charged = {"principal": principal, "window": window, "units": units}
-            used = conn.execute(self.charge, charged).scalar_one()
-            if used == units:  # first use of this window: forget the old ones
-                conn.execute(self.forget_old, {"principal": principal, "window": window})
+            budget = self.charge_on(conn, principal, units)
+        return self.within(budget)
+
+    def charge_on(self, conn: Connection, principal: str, units: int) -> Budget:
+        """Charges ``units`` in the caller's transaction (on ``engine``); ``within`` tells, once it has
+        committed, whether that was past the limit: a refused request still counts."""
+        window = int(datetime.now(UTC).timestamp() // self.window_seconds)
+        charged = {"principal": principal, "window": window, "units": units}
+        used = conn.execute(self.charge, charged).scalar_one()
+        if used == units:  # first use of this window: forget the old ones
+            conn.execute(self.forget_old, {"principal": principal, "window": window})
         ends = (window + 1) * self.window_seconds
-        budget = Budget(self.limit, used, datetime.fromtimestamp(ends, UTC))
-        if used > self.limit:
-            raise RateLimited(max(1, round(ends - now)), budget)
+        return Budget(self.limit, used, datetime.fromtimestamp(ends, UTC))
+
+    def within(self, budget: Budget) -> Budget:
+        """The budget, or RateLimited if the charge went past the limit."""
+        if budget.used > self.limit:
+            retry_after = max(1, round(budget.resets_at.timestamp() - datetime.now(UTC).timestamp()))
+            raise RateLimited(retry_after, budget)
         return budget
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    principal: Principal
+    access: Access
+    budget: Budget | None  # after the units charged at sign-in, if any
+    versions: Versions | None  # the read models' version, if asked for
+
+
+def sign_in(
+    tokens: Tokens, limiter: RateLimiter, token: str, units: int = 0, *, versions: bool = False
+) -> SignedIn | None:
+    """The token's principal and roles, ``units`` charged to its rate limit and (``versions``) the
+    read models' version: one connection, one transaction, so a request pays one trip for them all
+    (on PostgreSQL one statement). None for a token that is not valid (nothing charged);
+    RateLimited past the limit."""
+    if units and limiter.engine.dialect.name == "postgresql" and tokens.looked_up(token):
+        # One statement is its own transaction: no BEGIN and COMMIT to wait for.
+        with tokens.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            signed_in = _sign_in_in_one_statement(conn, limiter, token, units, versions)
+    else:
+        # A charge writes: on SQLite only a write transaction may (it waits for the write lock up front).
+        with (limiter.engine if units else tokens.reader).begin() as conn:
+            signed_in = _sign_in_statement_by_statement(conn, tokens, limiter, token, units, versions)
+    if signed_in is not None and signed_in.budget is not None:
+        limiter.within(signed_in.budget)  # after the commit: a refused request still counts
+    return signed_in
+
+
+def _sign_in_statement_by_statement(
+    conn: Connection, tokens: Tokens, limiter: RateLimiter, token: str, units: int, versions: bool
+) -> SignedIn | None:
+    principal = tokens.authenticate(token, conn)
+    if principal is None:
+        return None
+    access = Access.read(conn, principal)
+    budget = limiter.charge_on(conn, principal.token_id, units) if units else None
+    return SignedIn(principal, access, budget, read_versions(conn) if versions else None)
+
+
+def _sign_in_statements() -> tuple[Select[Any], Select[Any]]:
+    """What ``sign_in`` does for a stored API token on PostgreSQL, as one statement (without and
+    with the version): the valid token, its charge (only if valid), its roles, as tagged rows."""
+    token = (
+        select(tokens.c.id, tokens.c.user, tokens.c.superuser)
+        .where(
+            tokens.c.token_hash == bindparam("digest"),
+            tokens.c.revoked_at.is_(None),
+            or_(tokens.c.expires_at.is_(None), tokens.c.expires_at > bindparam("now")),
+        )
+        .cte("token")
+    )
+    # Rate-limit counts commit without waiting for the disk, as on the `derived` engine (which sets it
+    # for a whole transaction): set for this statement's own, before its charge.
+    quick = select(func.set_config("synchronous_commit", "off", True).label("set")).cte("quick")
+    upsert = postgresql.insert(windows).from_select(
+        ["principal", "window", "used"],
+        select(
+            token.c.id, bindparam("window", type_=BigInteger), bindparam("units", type_=BigInteger)
+        ).select_from(token.join(quick, quick.c.set == "off")),
+    )
+    charged = (
+        upsert.on_conflict_do_update(
+            index_elements=[windows.c.principal, windows.c.window],
+            set_={"used": windows.c.used + upsert.excluded.used},
+        )
+        .returning(windows.c.used)
+        .cte("charged")
+    )
+    text, number = null(), null().cast(BigInteger)
+    rows = [
+        select(
+            literal("token"), token.c.id, token.c.user, case((token.c.superuser, 1), else_=0).cast(BigInteger)
+        ),
+        select(literal("used"), text, text, charged.c.used),
+        select(literal("role"), roles.c.board_key, roles.c.role, number).join(
+            token, roles.c.user == token.c.user
+        ),
+    ]
+    versions = [
+        select(literal("version"), tracking.c.name, text, tracking.c.position),
+        select(literal("version"), literal(GENERATION), text, generations.c.generation),
+    ]
+    return union_all(*rows), union_all(*rows, *versions)  # type: ignore[return-value]
+
+
+SIGN_IN, SIGN_IN_WITH_VERSIONS = _sign_in_statements()
+
+
+def _sign_in_in_one_statement(
+    conn: Connection, limiter: RateLimiter, token: str, units: int, versions: bool
+) -> SignedIn | None:
+    now = datetime.now(UTC)
+    window = int(now.timestamp() // limiter.window_seconds)
+    params = {"digest": hash_token(token), "now": now, "window": window, "units": units}
+    found: dict[str, list[tuple[Any, ...]]] = {"token": [], "used": [], "role": [], "version": []}
+    for kind, *row in conn.execute(SIGN_IN_WITH_VERSIONS if versions else SIGN_IN, params):
+        found[kind].append(tuple(row))
+    if not found["token"]:
+        return None
+    (token_id, user, superuser), ((_, _, used),) = found["token"][0], found["used"]
+    if used == units:  # first use of this window: forget the old ones
+        conn.execute(limiter.forget_old, {"principal": token_id, "window": window})
+    principal = Principal(user, token_id, superuser=bool(superuser))
+    access = (
+        Access(superuser=True)
+        if principal.superuser
+        else Access(roles={board: Role(role) for board, role, _ in found["role"]})
+    )
+    budget = Budget(limiter.limit, used, datetime.fromtimestamp((window + 1) * limiter.window_seconds, UTC))
+    version = tuple(sorted((name, position) for name, _, position in found["version"])) if versions else None
+    return SignedIn(principal, access, budget, version)

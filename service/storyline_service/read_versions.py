@@ -33,10 +33,15 @@ VERSIONS = union_all(
 )
 
 
-def read_versions(engine: Engine) -> tuple[tuple[str, int], ...]:
+Versions = tuple[tuple[str, int], ...]
+
+
+def read_versions(connectable: Engine | Connection) -> Versions:
     """Every projection's position and the rebuild generation, sorted: equal versions, equal read models."""
-    with engine.connect() as conn:
-        return tuple(sorted((name, position) for name, position in conn.execute(VERSIONS)))
+    if isinstance(connectable, Engine):
+        with connectable.connect() as conn:
+            return read_versions(conn)
+    return tuple(sorted((name, position) for name, position in connectable.execute(VERSIONS)))
 
 
 def bump_generation(conn: Connection) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -58,6 +60,37 @@ def test_requests_without_a_valid_token_get_401_and_nothing_else(server: Server)
     with httpx.Client(base_url=server.url) as browser:
         assert browser.get("/graphql", headers={"Accept": "text/html"}).status_code == 200
     assert server.post(query["query"])["board"] == {"name": "Secret plans"}
+
+
+def test_what_a_request_carries_is_answered_only_once_its_token_is_valid(server: Server) -> None:
+    """The request is read before its token is checked; whatever is wrong with it, a caller without a
+    valid token still gets the 401 alone, and with one the refusal the request deserves."""
+    unknown = json.dumps({"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}})
+    json_body = {"Content-Type": "application/json"}
+    requests: list[tuple[dict[str, Any], int]] = [
+        ({"method": "POST", "content": b"[]", "headers": json_body}, 400),
+        ({"method": "POST", "content": b"{ viewer }", "headers": {"Content-Type": "text/plain"}}, 415),
+        (
+            {
+                "method": "POST",
+                "content": b" " * (server.settings.max_request_bytes + 1),
+                "headers": json_body,
+            },
+            413,
+        ),
+        ({"method": "GET", "params": {"extensions": unknown}}, 200),  # PersistedQueryNotFound
+        ({"method": "GET", "params": {"query": "{ viewer { name } }", "variables": "{"}}, 400),
+    ]
+    for request, status in requests:
+        refused = httpx.request(
+            url=f"{server.url}/graphql",
+            **request | {"headers": {**request.get("headers", {}), **bearer("sl_no_such_token")}},
+        )
+        assert refused.status_code == 401, (request, refused.text)
+        assert refused.json()["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
+        answered = server.client().request(url="/graphql", **request)
+        assert answered.status_code == status, (request, answered.text)
+        assert answered.json()["errors"][0].get("extensions", {}).get("code") != "UNAUTHENTICATED"
 
 
 def test_tokens_are_kept_only_as_hashes(server: Server) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -63,3 +64,35 @@ def test_the_budget_in_the_body_and_headers_of_every_response(limited: Server) -
     # Other tokens keep their own budgets.
     other = limited.client("alice").post("/graphql", json={"query": f"{{ {RATE_LIMIT} }}"})
     assert other.json()["data"]["rateLimit"]["remaining"] == LIMIT - 1
+
+
+def test_an_answer_from_the_result_cache_costs_what_the_query_costs(limited: Server) -> None:
+    board = new_board_key()
+    limited.runtime.app.create_board(Caller("alice"), board, "Kept")
+    limited.runtime.app.grant_role(Caller("alice"), board, "kim", "MEMBER")
+    client = limited.client("kim")  # a token of its own: a full budget
+    query = {
+        "query": f'{{ board(key: "{board}") {{ stories(last: 500) {{ edges {{ node {{ key }} }} }} }} }}'
+    }
+
+    executed = client.post("/graphql", json=query)
+    cost = LIMIT - headers_of(executed)[1]
+    assert cost >= 5
+    kept = client.post("/graphql", json=query)  # answered from the cache: nothing changed since
+    assert kept.content == executed.content
+    assert headers_of(kept)[1] == LIMIT - 2 * cost
+    # By a persisted query's hash (stored by the first request, then alone): the same again.
+    digest = hashlib.sha256(query["query"].encode()).hexdigest()
+    apq = {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": digest}}}
+    for body in ({**query, **apq}, apq):
+        by_hash = client.post("/graphql", json=body)
+        assert by_hash.content == executed.content
+    assert headers_of(by_hash)[1] == LIMIT - 4 * cost
+
+    # Too little left for the whole cost: refused, though the answer is kept.
+    while headers_of(client.post("/graphql", json={"query": "{ viewer { name } }"}))[1] >= cost:
+        pass
+    refused = client.post("/graphql", json=query)
+    assert refused.status_code == 429 and "retry-after" in refused.headers
+    assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    assert "data" not in refused.json()

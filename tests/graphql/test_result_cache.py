@@ -259,6 +259,23 @@ def test_get_answers_revalidate_with_an_etag(server: Server) -> None:
     assert theirs.status_code == 200 and theirs.headers["etag"] != changed.headers["etag"]
 
 
+def test_a_kept_answer_is_the_executed_answer_byte_for_byte(server: Server) -> None:
+    board = Board(server)
+    board.story()
+    variables = {"key": board.key}
+    body = {"query": BOARD, "variables": variables}
+    executed, kept = (server.client().post("/graphql", json=body) for _ in range(2))
+    assert executed.status_code == kept.status_code == 200
+    assert kept.content == executed.content
+    assert kept.headers["content-type"] == executed.headers["content-type"]
+
+    query, accept = fresh(BOARD), {"Accept": "application/graphql-response+json"}
+    executed, kept = (get(server, query, variables, **accept) for _ in range(2))
+    assert executed.status_code == kept.status_code == 200
+    assert (kept.content, kept.headers["etag"]) == (executed.content, executed.headers["etag"])
+    assert kept.headers["content-type"] == executed.headers["content-type"]
+
+
 def test_post_answers_carry_no_etag(server: Server) -> None:
     response = server.client().post("/graphql", json={"query": "{ viewer { name } }"})
     assert response.status_code == 200 and "etag" not in response.headers

@@ -15,9 +15,10 @@ from sqlalchemy import text
 
 from storyline_domain.board import Role
 from storyline_service.application import Caller
-from storyline_service.auth import Access, OidcTokens, Principal, RateLimited, RateLimiter
+from storyline_service.auth import Access, OidcTokens, Principal, RateLimited, RateLimiter, sign_in
 from storyline_service.bootstrap import Runtime, bootstrap
 from storyline_service.queries import AuditCriteria, Seek
+from storyline_service.read_versions import read_versions
 from storyline_service.settings import Settings
 
 
@@ -47,6 +48,47 @@ def test_unknown_revoked_and_expired_tokens_are_refused(runtime: Runtime) -> Non
     assert runtime.tokens.authenticate(short_lived) is None
     _, expired_at_once = runtime.tokens.create("dave", expires_in_days=0)
     assert runtime.tokens.authenticate(expired_at_once) is None
+
+
+def test_signing_in_checks_the_token_loads_roles_charges_and_reads_the_version_at_once(
+    runtime: Runtime,
+) -> None:
+    runtime.app.create_board(Caller("alice"), "PAY", "Payments")
+    runtime.app.grant_role(Caller("alice"), "PAY", "vic", "VIEWER")
+    limiter = RateLimiter(runtime.engines.derived, limit=5, window_seconds=3600)
+    token_id, token = runtime.tokens.create("vic")
+
+    signed_in = sign_in(runtime.tokens, limiter, token, 2, versions=True)
+    assert signed_in is not None
+    assert signed_in.principal == Principal("vic", token_id)
+    assert signed_in.access.roles == {"PAY": Role.VIEWER}
+    assert signed_in.budget is not None and signed_in.budget.used == 2
+    assert signed_in.versions == read_versions(runtime.engine)
+    assert sign_in(runtime.tokens, limiter, token).versions is None  # type: ignore[union-attr]
+    # The count is the database's, shared with every other limiter on it; past the limit the
+    # refused sign-in still counts.
+    assert limiter.spend(token_id, 2).used == 4
+    with pytest.raises(RateLimited):
+        sign_in(runtime.tokens, limiter, token, 2)
+    assert used(runtime, token_id) == 6
+
+    _, admin = runtime.tokens.create("root", superuser=True)
+    assert sign_in(runtime.tokens, limiter, admin, 1).access == Access(superuser=True)  # type: ignore[union-attr]
+    # A token that is not valid is refused, at once after its revocation, and charged nothing.
+    revoked_id, revoked = runtime.tokens.create("vic")
+    assert sign_in(runtime.tokens, limiter, revoked, 1) is not None
+    runtime.tokens.revoke(revoked_id)
+    expired_id, expired = runtime.tokens.create("vic", expires_in_days=0)
+    for refused in (revoked, expired, "sl_nope_nope"):
+        assert sign_in(runtime.tokens, limiter, refused, 1, versions=True) is None
+    assert used(runtime, revoked_id) == 1 and used(runtime, expired_id) == 0
+
+
+def used(runtime: Runtime, principal: str) -> int:
+    """The units a principal has spent, as the database counts them."""
+    with runtime.engine.connect() as conn:
+        query = text("select coalesce(sum(used), 0) from rate_windows where principal = :p")
+        return int(conn.execute(query, {"p": principal}).scalar_one())
 
 
 def test_the_admin_token_is_a_superuser(settings: Settings) -> None:
