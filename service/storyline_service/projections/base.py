@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any, ClassVar
 
 from eventsourcing.domain import DomainEventProtocol
-from sqlalchemy import Connection, MetaData, Table, and_, bindparam, insert, update
+from sqlalchemy import Connection, Dialect, MetaData, Table, and_, bindparam, insert, update
+
+from storyline_service.readmodels import UTCDateTime
 
 Handler = Callable[[Any, Connection, Any, int], None]
 REMEMBERED = 20_000  # rows a projection remembers across batches, per kind, before it starts afresh
@@ -150,9 +153,9 @@ class RowBuffer:
         )
         for rows in _by_columns(changes):
             columns = tuple(name.removeprefix("v_") for name in rows[0] if name.startswith("v_"))
-            conn.execute(_update(self.table, self.key_columns, self.open_column, columns), rows)
+            execute_many(conn, _update(self.table, self.key_columns, self.open_column, columns), rows)
         for rows in _by_columns([*self.new.values(), *self.added]):
-            conn.execute(_insert(self.table), rows)
+            execute_many(conn, _insert(self.table), rows)
         self.new.clear()
         self.added.clear()
         self.open.clear()
@@ -173,11 +176,74 @@ def _insert(table: Table) -> Any:
     return insert(table)
 
 
+def execute_many(conn: Connection, statement: Any, rows: list[dict[str, Any]]) -> None:
+    """Runs ``statement`` once per row (all with the same keys) as a prepared driver-level executemany.
+
+    The values go through the same type conversions as with ``conn.execute``, but
+    without SQLAlchemy's per-row bookkeeping, which costs more than the driver's work."""
+    prepared = _prepared(statement, tuple(rows[0]), conn.dialect)
+    if prepared is None:
+        conn.execute(statement, rows)
+    else:
+        sql, parameters = prepared
+        conn.exec_driver_sql(sql, [parameters(row) for row in rows])
+
+
+@lru_cache(maxsize=1024)
+def _prepared(
+    statement: Any, keys: tuple[str, ...], dialect: Dialect
+) -> tuple[str, Callable[[Any], Any]] | None:
+    """The SQL of ``statement`` for rows with ``keys``, and what turns a row into its parameters;
+    None when SQLAlchemy must compute values of its own (column defaults)."""
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+    if compiled.insert_prefetch or compiled.update_prefetch or compiled.postfetch:
+        return None
+    names = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
+    get = itemgetter(*names)
+    processors = [(i, _processor(compiled.binds[name].type, dialect)) for i, name in enumerate(names)]
+    # Most conversions leave None as it is (JSON makes it 'null'): those skip the many nulls.
+    keeps_none = [(i, p) for i, p in processors if p is not None and _keeps_none(p)]
+    converts_none = [(i, p) for i, p in processors if p is not None and not _keeps_none(p)]
+    escaped = [compiled.escaped_bind_names.get(name, name) for name in names]
+
+    def parameters(row: dict[str, Any]) -> Any:
+        values = list(get(row)) if len(names) > 1 else [get(row)]
+        for i, processor in keeps_none:
+            if (value := values[i]) is not None:
+                values[i] = processor(value)
+        for i, processor in converts_none:
+            values[i] = processor(values[i])
+        return tuple(values) if compiled.positional else dict(zip(escaped, values, strict=True))
+
+    return compiled.string, parameters
+
+
+def _processor(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    if isinstance(type_, UTCDateTime):
+        return _utc_datetime(dialect)
+    return type_._cached_bind_processor(dialect)  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=8)
+def _utc_datetime(dialect: Dialect) -> Callable[[Any], Any]:
+    """The conversion of UTC datetimes, remembering recent ones: an event's time goes into several
+    rows (its audit entry, the intervals and versions it closes and opens). Equal datetimes are
+    the same instant, so they convert alike."""
+    return lru_cache(maxsize=4096)(UTCDateTime()._cached_bind_processor(dialect))  # type: ignore[arg-type]
+
+
+def _keeps_none(processor: Callable[[Any], Any]) -> bool:
+    try:
+        return processor(None) is None
+    except Exception:
+        return False
+
+
 def _by_columns(rows: Iterable[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Rows grouped by their set of columns, as executemany needs."""
+    """Rows grouped by their columns, as executemany needs (rows built alike list them alike)."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
-        groups.setdefault(tuple(sorted(row)), []).append(row)
+        groups.setdefault(tuple(row), []).append(row)
     return list(groups.values())
 
 

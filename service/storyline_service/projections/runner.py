@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import cache
 from typing import Any
 
 from eventsourcing.persistence import Notification
+from eventsourcing.utils import resolve_topic
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
 from storyline_service.application import Storyline
@@ -53,6 +55,19 @@ class Batch(list[tuple[int, Any]]):
     def __init__(self, notifications: Sequence[Notification], events: list[tuple[int, Any]]) -> None:
         super().__init__(events)
         self.notifications = notifications
+
+
+Wanted = Callable[[str], bool]  # whether events of a topic must be decoded
+
+
+def handled_topics(projections: Sequence[Projection]) -> Wanted:
+    """Whether any of ``projections`` handles events of a topic; the others need not be decoded."""
+
+    @cache
+    def wanted(topic: str) -> bool:
+        return any(resolve_topic(topic) in projection.handlers for projection in projections)
+
+    return wanted
 
 
 def apply_batch(projection: Projection, conn: Connection, events: list[tuple[int, Any]], after: int) -> None:
@@ -237,15 +252,19 @@ class Projector:
                 return False
         return True
 
-    def decode(self, notifications: Sequence[Notification]) -> Batch:
-        return Batch(notifications, [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications])
+    def decode(self, notifications: Sequence[Notification], wanted: Wanted | None = None) -> Batch:
+        """Decoded events; with ``wanted``, events of other topics are None (nothing handles them)."""
+        decode = self.app.mapper.to_domain_event
+        if wanted is None:
+            return Batch(notifications, [(n.id, decode(n)) for n in notifications])
+        return Batch(notifications, [(n.id, decode(n) if wanted(n.topic) else None) for n in notifications])
 
-    def read(self, after: int, limit: int | None = None) -> Batch:
+    def read(self, after: int, limit: int | None = None, wanted: Wanted | None = None) -> Batch:
         """Decoded events after a position, one batch."""
         notifications = self.app.recorder.select_notifications(
             start=after + 1, limit=limit or self.batch_size
         )
-        return self.decode(notifications)
+        return self.decode(notifications, wanted)
 
     def wait_for(self, position: int, timeout: float) -> None:
         """Read-your-writes: returns once every projection has processed ``position``."""
