@@ -59,9 +59,6 @@ class Projection:
         self.through: int | None = None
         self.forget()
 
-    def handles(self, event: DomainEventProtocol[Any]) -> bool:
-        return type(event) in self.handlers
-
     def apply(self, conn: Connection, event: DomainEventProtocol[Any], position: int) -> None:
         self.handlers[type(event)](self, conn, event, position)
 
@@ -186,14 +183,14 @@ def execute_many(conn: Connection, statement: Any, rows: list[dict[str, Any]]) -
         conn.execute(statement, rows)
     else:
         sql, parameters = prepared
-        conn.exec_driver_sql(sql, [parameters(row) for row in rows])
+        conn.exec_driver_sql(sql, parameters(rows))
 
 
 @lru_cache(maxsize=1024)
 def _prepared(
     statement: Any, keys: tuple[str, ...], dialect: Dialect
-) -> tuple[str, Callable[[Any], Any]] | None:
-    """The SQL of ``statement`` for rows with ``keys``, and what turns a row into its parameters;
+) -> tuple[str, Callable[[list[dict[str, Any]]], list[Any]]] | None:
+    """The SQL of ``statement`` for rows with ``keys``, and what turns rows into its parameters;
     None when SQLAlchemy must compute values of its own (column defaults)."""
     compiled = statement.compile(dialect=dialect, column_keys=list(keys))
     if compiled.insert_prefetch or compiled.update_prefetch or compiled.postfetch:
@@ -206,14 +203,16 @@ def _prepared(
     converts_none = [(i, p) for i, p in processors if p is not None and not _keeps_none(p)]
     escaped = [compiled.escaped_bind_names.get(name, name) for name in names]
 
-    def parameters(row: dict[str, Any]) -> Any:
-        values = list(get(row)) if len(names) > 1 else [get(row)]
+    def parameters(rows: list[dict[str, Any]]) -> list[Any]:
+        # Column by column: one conversion loop per column rather than per row and column.
+        tuples = map(get, rows) if len(names) > 1 else ((get(row),) for row in rows)
+        columns: list[Any] = list(zip(*tuples, strict=True))
         for i, processor in keeps_none:
-            if (value := values[i]) is not None:
-                values[i] = processor(value)
+            columns[i] = [value if value is None else processor(value) for value in columns[i]]
         for i, processor in converts_none:
-            values[i] = processor(values[i])
-        return tuple(values) if compiled.positional else dict(zip(escaped, values, strict=True))
+            columns[i] = list(map(processor, columns[i]))
+        values = list(zip(*columns, strict=True))
+        return values if compiled.positional else [dict(zip(escaped, row, strict=True)) for row in values]
 
     return compiled.string, parameters
 

@@ -73,8 +73,9 @@ def handled_topics(projections: Sequence[Projection]) -> Wanted:
 def apply_batch(projection: Projection, conn: Connection, events: list[tuple[int, Any]], after: int) -> None:
     projection.receive(events)
     projection.begin_batch(after)
+    handled = projection.handlers
     for notification_id, event in events:
-        if notification_id > after and projection.handles(event):
+        if notification_id > after and type(event) in handled:
             projection.apply(conn, event, notification_id)
     projection.end_batch(conn, events[-1][0])
 
