@@ -109,11 +109,8 @@ class RowBuffer:
         self.added: list[dict[str, Any]] = []  # rows whose id the database assigns
         self.open: dict[Any, dict[str, Any]] = {}  # pending rows of open intervals, by key
         self.changed: dict[Any, dict[str, Any]] = {}  # updates to rows written before
-
-    def key_of(self, row: dict[str, Any]) -> Any:
-        if len(self.key_columns) == 1:
-            return row[self.key_columns[0]]
-        return tuple(row[column] for column in self.key_columns)
+        # A row's key: its one key column's value, or a tuple of them.
+        self.key_of: Callable[[dict[str, Any]], Any] = itemgetter(*self.key_columns)
 
     def insert(self, row: dict[str, Any]) -> None:
         self.new[self.key_of(row)] = row

@@ -58,18 +58,19 @@ def replay(
     projector: Projector, fresh: list[Projection], until: int, progress: Progress | None = None
 ) -> int:
     """Replays events up to ``until`` into fresh projections: the log is read once, a batch at a time."""
-    position, wanted = 0, handled_topics(fresh)
+    position, topics = 0, handled_topics(fresh)
     with collector_paused():
         while position < until:
-            events = [(n, e) for n, e in projector.read(position, REPLAY_BATCH, wanted) if n <= until]
+            # Only events the projections handle: placements and key sequences are not even read.
+            events = projector.read(position, REPLAY_BATCH, stop=until, topics=topics)
             if not events:
                 break
             with projector.engine.begin() as conn:
                 for projection in fresh:
                     apply_batch(projection, conn, events, after=position)
-            position = events[-1][0]
             if progress:
-                progress(len(events))
+                progress(events[-1][0] - position)  # the events skipped count as replayed
+            position = events[-1][0]
     return position
 
 
@@ -88,7 +89,7 @@ def rebuild(projector: Projector, projections: list[Projection], progress: Progr
         with projector.lock, projector.engine.begin() as conn:
             # Hold the tracking rows so that no other projector writes while we swap.
             conn.execute(select(tracking.c.position).where(tracking.c.name.in_(names)).with_for_update())
-            while events := projector.read(position, wanted=handled_topics(fresh)):
+            while events := projector.read(position):
                 for projection in fresh:
                     apply_batch(projection, conn, events, after=position)
                 position = events[-1][0]

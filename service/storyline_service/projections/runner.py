@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
-from functools import cache
+from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.persistence import Notification
-from eventsourcing.utils import resolve_topic
+from eventsourcing.utils import get_topic
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
 from storyline_service.application import Storyline
@@ -57,17 +56,11 @@ class Batch(list[tuple[int, Any]]):
         self.notifications = notifications
 
 
-Wanted = Callable[[str], bool]  # whether events of a topic must be decoded
-
-
-def handled_topics(projections: Sequence[Projection]) -> Wanted:
-    """Whether any of ``projections`` handles events of a topic; the others need not be decoded."""
-
-    @cache
-    def wanted(topic: str) -> bool:
-        return any(resolve_topic(topic) in projection.handlers for projection in projections)
-
-    return wanted
+def handled_topics(projections: Sequence[Projection]) -> list[str]:
+    """The topics of the events ``projections`` handle: a replay need not read the others."""
+    return sorted(
+        {get_topic(event_class) for projection in projections for event_class in projection.handlers}
+    )
 
 
 def apply_batch(projection: Projection, conn: Connection, events: list[tuple[int, Any]], after: int) -> None:
@@ -253,19 +246,17 @@ class Projector:
                 return False
         return True
 
-    def decode(self, notifications: Sequence[Notification], wanted: Wanted | None = None) -> Batch:
-        """Decoded events; with ``wanted``, events of other topics are None (nothing handles them)."""
-        decode = self.app.mapper.to_domain_event
-        if wanted is None:
-            return Batch(notifications, [(n.id, decode(n)) for n in notifications])
-        return Batch(notifications, [(n.id, decode(n) if wanted(n.topic) else None) for n in notifications])
+    def decode(self, notifications: Sequence[Notification]) -> Batch:
+        return Batch(notifications, [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications])
 
-    def read(self, after: int, limit: int | None = None, wanted: Wanted | None = None) -> Batch:
-        """Decoded events after a position, one batch."""
+    def read(
+        self, after: int, limit: int | None = None, stop: int | None = None, topics: Sequence[str] = ()
+    ) -> Batch:
+        """Decoded events after a position, one batch: up to ``stop``, of ``topics`` (all when empty)."""
         notifications = self.app.recorder.select_notifications(
-            start=after + 1, limit=limit or self.batch_size
+            start=after + 1, limit=limit or self.batch_size, stop=stop, topics=topics
         )
-        return self.decode(notifications, wanted)
+        return self.decode(notifications)
 
     def wait_for(self, position: int, timeout: float) -> None:
         """Read-your-writes: returns once every projection has processed ``position``."""
