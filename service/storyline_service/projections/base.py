@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from operator import itemgetter
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from eventsourcing.domain import DomainEventProtocol
 from sqlalchemy import Connection, Dialect, MetaData, Table, and_, bindparam, insert, update
@@ -174,20 +174,35 @@ def execute_many(conn: Connection, statement: Any, rows: list[dict[str, Any]]) -
     """Runs ``statement`` once per row (all with the same keys) as a prepared driver-level executemany.
 
     The values go through the same type conversions as with ``conn.execute``, but
-    without SQLAlchemy's per-row bookkeeping, which costs more than the driver's work."""
+    without SQLAlchemy's per-row bookkeeping, which costs more than the driver's work.
+    On PostgreSQL many rows to insert are sent with COPY: one statement rather than one per row."""
     prepared = _prepared(statement, tuple(rows[0]), conn.dialect)
     if prepared is None:
         conn.execute(statement, rows)
+        return
+    values = prepared.values(rows)
+    if prepared.copy and len(values) > 1:
+        driver = conn.connection.driver_connection  # psycopg's, in this transaction
+        assert driver is not None
+        with driver.cursor() as cursor, cursor.copy(prepared.copy) as copy:
+            for row in values:
+                copy.write_row(row)
+    elif prepared.names is None:
+        conn.exec_driver_sql(prepared.sql, values)
     else:
-        sql, parameters = prepared
-        conn.exec_driver_sql(sql, parameters(rows))
+        conn.exec_driver_sql(prepared.sql, [dict(zip(prepared.names, row, strict=True)) for row in values])
+
+
+class Prepared(NamedTuple):
+    sql: str
+    values: Callable[[list[dict[str, Any]]], list[tuple[Any, ...]]]  # rows as the driver takes them
+    names: list[str] | None  # the parameters' names, for drivers that take them by name
+    copy: str | None  # PostgreSQL inserts: the COPY that loads the same rows
 
 
 @lru_cache(maxsize=1024)
-def _prepared(
-    statement: Any, keys: tuple[str, ...], dialect: Dialect
-) -> tuple[str, Callable[[list[dict[str, Any]]], list[Any]]] | None:
-    """The SQL of ``statement`` for rows with ``keys``, and what turns rows into its parameters;
+def _prepared(statement: Any, keys: tuple[str, ...], dialect: Dialect) -> Prepared | None:
+    """``statement`` compiled for rows with ``keys``, and what turns rows into its parameters;
     None when SQLAlchemy must compute values of its own (column defaults)."""
     compiled = statement.compile(dialect=dialect, column_keys=list(keys))
     if compiled.insert_prefetch or compiled.update_prefetch or compiled.postfetch:
@@ -198,9 +213,8 @@ def _prepared(
     # Most conversions leave None as it is (JSON makes it 'null'): those skip the many nulls.
     keeps_none = [(i, p) for i, p in processors if p is not None and _keeps_none(p)]
     converts_none = [(i, p) for i, p in processors if p is not None and not _keeps_none(p)]
-    escaped = [compiled.escaped_bind_names.get(name, name) for name in names]
 
-    def parameters(rows: list[dict[str, Any]]) -> list[Any]:
+    def values(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
         # Column by column: one conversion loop per column rather than per row and column.
         tuples = map(get, rows) if len(names) > 1 else ((get(row),) for row in rows)
         columns: list[Any] = list(zip(*tuples, strict=True))
@@ -208,10 +222,15 @@ def _prepared(
             columns[i] = [value if value is None else processor(value) for value in columns[i]]
         for i, processor in converts_none:
             columns[i] = list(map(processor, columns[i]))
-        values = list(zip(*columns, strict=True))
-        return values if compiled.positional else [dict(zip(escaped, row, strict=True)) for row in values]
+        return list(zip(*columns, strict=True))
 
-    return compiled.string, parameters
+    copy = None
+    if dialect.name == "postgresql" and statement.is_insert:
+        quote = dialect.identifier_preparer
+        columns = ", ".join(quote.quote(statement.table.c[name].name) for name in names)
+        copy = f"COPY {quote.format_table(statement.table)} ({columns}) FROM STDIN"
+    escaped = None if compiled.positional else [compiled.escaped_bind_names.get(n, n) for n in names]
+    return Prepared(compiled.string, values, escaped, copy)
 
 
 def _processor(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
