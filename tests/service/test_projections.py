@@ -142,6 +142,21 @@ def test_rebuild_fills_a_table_stored_with_its_columns_in_another_order(runtime:
     assert dump(runtime) == before
 
 
+def test_rebuild_keeps_text_with_tabs_newlines_and_backslashes(runtime: Runtime) -> None:
+    """A replay writes many rows at once (COPY on PostgreSQL), where escapes could go wrong."""
+    app = runtime.app
+    app.create_board(ALICE, "OPS", "Operations")
+    title = "C:\\temp\\N 'quoted' \"double\" \\t"
+    description = "line one\n\tindented \\N\nend \\"
+    keys = [app.create_story(ALICE, "OPS", title, description=description) for _ in range(3)]
+    before = dump(runtime)
+    rebuild(runtime.projector, runtime.projector.projections)
+    assert dump(runtime) == before
+    with runtime.engine.connect() as conn:
+        rows = conn.execute(select(stories.c.title, stories.c.description).where(stories.c.key.in_(keys)))
+        assert set(rows) == {(title, description)}
+
+
 def test_audit_log_has_summaries_and_before_after_values(runtime: Runtime) -> None:
     sprint = script_history(runtime)
     with runtime.engine.connect() as conn:
