@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -41,6 +42,12 @@ def points(value: float | None) -> str:
 def event_type_of(event_class: type) -> str:
     """An event's name in the audit log: Story.Moved is StoryMoved."""
     return event_class.__qualname__.replace(".", "")
+
+
+@lru_cache(maxsize=1024)
+def board_entity(board_key: str) -> str:
+    """A board's id by its key, hashed once rather than for every story move."""
+    return str(board_id(board_key))
 
 
 def change(field: str, before: Any, after: Any) -> dict[str, Any]:
@@ -118,7 +125,7 @@ class AuditLog(Projection):
         )
 
     def _column_name(self, conn: Connection, board_key: str, column: str) -> str:
-        board = self._name(conn, board_id(board_key))
+        board = self._name(conn, board_entity(board_key))
         return str((board["columns"] or {}).get(column, column))
 
     def _sprint_label(self, conn: Connection, sprint_id: UUID | None) -> str:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
-from typing import Any, ClassVar
+from operator import itemgetter
+from typing import Any, ClassVar, NamedTuple
 
 from eventsourcing.domain import DomainEventProtocol
-from sqlalchemy import Connection, MetaData, Table, and_, bindparam, insert, update
+from sqlalchemy import Connection, Dialect, MetaData, Table, and_, bindparam, insert, update
+
+from storyline_service.readmodels import UTCDateTime
 
 Handler = Callable[[Any, Connection, Any, int], None]
 REMEMBERED = 20_000  # rows a projection remembers across batches, per kind, before it starts afresh
@@ -55,9 +58,6 @@ class Projection:
         self.t = tables or Tables(self.tables)
         self.through: int | None = None
         self.forget()
-
-    def handles(self, event: DomainEventProtocol[Any]) -> bool:
-        return type(event) in self.handlers
 
     def apply(self, conn: Connection, event: DomainEventProtocol[Any], position: int) -> None:
         self.handlers[type(event)](self, conn, event, position)
@@ -109,11 +109,8 @@ class RowBuffer:
         self.added: list[dict[str, Any]] = []  # rows whose id the database assigns
         self.open: dict[Any, dict[str, Any]] = {}  # pending rows of open intervals, by key
         self.changed: dict[Any, dict[str, Any]] = {}  # updates to rows written before
-
-    def key_of(self, row: dict[str, Any]) -> Any:
-        if len(self.key_columns) == 1:
-            return row[self.key_columns[0]]
-        return tuple(row[column] for column in self.key_columns)
+        # A row's key: its one key column's value, or a tuple of them.
+        self.key_of: Callable[[dict[str, Any]], Any] = itemgetter(*self.key_columns)
 
     def insert(self, row: dict[str, Any]) -> None:
         self.new[self.key_of(row)] = row
@@ -150,9 +147,9 @@ class RowBuffer:
         )
         for rows in _by_columns(changes):
             columns = tuple(name.removeprefix("v_") for name in rows[0] if name.startswith("v_"))
-            conn.execute(_update(self.table, self.key_columns, self.open_column, columns), rows)
+            execute_many(conn, _update(self.table, self.key_columns, self.open_column, columns), rows)
         for rows in _by_columns([*self.new.values(), *self.added]):
-            conn.execute(_insert(self.table), rows)
+            execute_many(conn, _insert(self.table), rows)
         self.new.clear()
         self.added.clear()
         self.open.clear()
@@ -173,11 +170,95 @@ def _insert(table: Table) -> Any:
     return insert(table)
 
 
+def execute_many(conn: Connection, statement: Any, rows: list[dict[str, Any]]) -> None:
+    """Runs ``statement`` once per row (all with the same keys) as a prepared driver-level executemany.
+
+    The values go through the same type conversions as with ``conn.execute``, but
+    without SQLAlchemy's per-row bookkeeping, which costs more than the driver's work.
+    On PostgreSQL many rows to insert are sent with COPY: one statement rather than one per row."""
+    prepared = _prepared(statement, tuple(rows[0]), conn.dialect)
+    if prepared is None:
+        conn.execute(statement, rows)
+        return
+    values = prepared.values(rows)
+    if prepared.copy and len(values) > 1:
+        driver = conn.connection.driver_connection  # psycopg's, in this transaction
+        assert driver is not None
+        with driver.cursor() as cursor, cursor.copy(prepared.copy) as copy:
+            for row in values:
+                copy.write_row(row)
+    elif prepared.names is None:
+        conn.exec_driver_sql(prepared.sql, values)
+    else:
+        conn.exec_driver_sql(prepared.sql, [dict(zip(prepared.names, row, strict=True)) for row in values])
+
+
+class Prepared(NamedTuple):
+    sql: str
+    values: Callable[[list[dict[str, Any]]], list[tuple[Any, ...]]]  # rows as the driver takes them
+    names: list[str] | None  # the parameters' names, for drivers that take them by name
+    copy: str | None  # PostgreSQL inserts: the COPY that loads the same rows
+
+
+@lru_cache(maxsize=1024)
+def _prepared(statement: Any, keys: tuple[str, ...], dialect: Dialect) -> Prepared | None:
+    """``statement`` compiled for rows with ``keys``, and what turns rows into its parameters;
+    None when SQLAlchemy must compute values of its own (column defaults)."""
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+    if compiled.insert_prefetch or compiled.update_prefetch or compiled.postfetch:
+        return None
+    names = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
+    get = itemgetter(*names)
+    processors = [(i, _processor(compiled.binds[name].type, dialect)) for i, name in enumerate(names)]
+    # Most conversions leave None as it is (JSON makes it 'null'): those skip the many nulls.
+    keeps_none = [(i, p) for i, p in processors if p is not None and _keeps_none(p)]
+    converts_none = [(i, p) for i, p in processors if p is not None and not _keeps_none(p)]
+
+    def values(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        # Column by column: one conversion loop per column rather than per row and column.
+        tuples = map(get, rows) if len(names) > 1 else ((get(row),) for row in rows)
+        columns: list[Any] = list(zip(*tuples, strict=True))
+        for i, processor in keeps_none:
+            columns[i] = [value if value is None else processor(value) for value in columns[i]]
+        for i, processor in converts_none:
+            columns[i] = list(map(processor, columns[i]))
+        return list(zip(*columns, strict=True))
+
+    copy = None
+    if dialect.name == "postgresql" and statement.is_insert:
+        quote = dialect.identifier_preparer
+        columns = ", ".join(quote.quote(statement.table.c[name].name) for name in names)
+        copy = f"COPY {quote.format_table(statement.table)} ({columns}) FROM STDIN"
+    escaped = None if compiled.positional else [compiled.escaped_bind_names.get(n, n) for n in names]
+    return Prepared(compiled.string, values, escaped, copy)
+
+
+def _processor(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    if isinstance(type_, UTCDateTime):
+        return _utc_datetime(dialect)
+    return type_._cached_bind_processor(dialect)  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=8)
+def _utc_datetime(dialect: Dialect) -> Callable[[Any], Any]:
+    """The conversion of UTC datetimes, remembering recent ones: an event's time goes into several
+    rows (its audit entry, the intervals and versions it closes and opens). Equal datetimes are
+    the same instant, so they convert alike."""
+    return lru_cache(maxsize=4096)(UTCDateTime()._cached_bind_processor(dialect))  # type: ignore[arg-type]
+
+
+def _keeps_none(processor: Callable[[Any], Any]) -> bool:
+    try:
+        return processor(None) is None
+    except Exception:
+        return False
+
+
 def _by_columns(rows: Iterable[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Rows grouped by their set of columns, as executemany needs."""
+    """Rows grouped by their columns, as executemany needs (rows built alike list them alike)."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
-        groups.setdefault(tuple(sorted(row)), []).append(row)
+        groups.setdefault(tuple(row), []).append(row)
     return list(groups.values())
 
 

@@ -227,7 +227,8 @@ class History(Projection):
         previous = self._current_version(conn, story_id)
         key, at = previous["story_key"], event.occurred_at
         self._close("story_versions", story_id, at)
-        fields = {name: value for name, value in previous.items() if name != "valid_to"}
+        fields = previous.copy()
+        fields.pop("valid_to", None)
         fields.update(versioned_fields(story_changes(event)))
         fields.update(version=event.originator_version, valid_from=at)
         self._new_version(fields)

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from eventsourcing.persistence import Notification
+from eventsourcing.utils import get_topic
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
 from storyline_service.application import Storyline
@@ -55,11 +56,19 @@ class Batch(list[tuple[int, Any]]):
         self.notifications = notifications
 
 
+def handled_topics(projections: Sequence[Projection]) -> list[str]:
+    """The topics of the events ``projections`` handle: a replay need not read the others."""
+    return sorted(
+        {get_topic(event_class) for projection in projections for event_class in projection.handlers}
+    )
+
+
 def apply_batch(projection: Projection, conn: Connection, events: list[tuple[int, Any]], after: int) -> None:
     projection.receive(events)
     projection.begin_batch(after)
+    handled = projection.handlers
     for notification_id, event in events:
-        if notification_id > after and projection.handles(event):
+        if notification_id > after and type(event) in handled:
             projection.apply(conn, event, notification_id)
     projection.end_batch(conn, events[-1][0])
 
@@ -245,10 +254,12 @@ class Projector:
     def decode(self, notifications: Sequence[Notification]) -> Batch:
         return Batch(notifications, [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications])
 
-    def read(self, after: int, limit: int | None = None) -> Batch:
-        """Decoded events after a position, one batch."""
+    def read(
+        self, after: int, limit: int | None = None, stop: int | None = None, topics: Sequence[str] = ()
+    ) -> Batch:
+        """Decoded events after a position, one batch: up to ``stop``, of ``topics`` (all when empty)."""
         notifications = self.app.recorder.select_notifications(
-            start=after + 1, limit=limit or self.batch_size
+            start=after + 1, limit=limit or self.batch_size, stop=stop, topics=topics
         )
         return self.decode(notifications)
 
