@@ -386,10 +386,10 @@ async function loadBurndown(sprint) {
   }
 }
 
-function sprintDays(sprint) {
+function sprintDays(startDate, endDate) {
   const days = [];
-  const end = Date.parse(`${sprint.endDate}T00:00:00Z`);
-  for (let day = Date.parse(`${sprint.startDate}T00:00:00Z`); day <= end; day += 86_400_000) {
+  const end = Date.parse(`${endDate}T00:00:00Z`);
+  for (let day = Date.parse(`${startDate}T00:00:00Z`); day <= end; day += 86_400_000) {
     days.push(new Date(day).toISOString().slice(0, 10));
   }
   return days;
@@ -414,8 +414,10 @@ function burndownChart(points, sprint) {
     svg.append(svgElement("text", { x: pad.left, y: height / 2 }, "No days yet"));
     return svg;
   }
-  // The x-axis spans the whole sprint, to its last day, however far the sprint has come.
-  const days = sprintDays(sprint);
+  // The x-axis spans the whole sprint, to its last day, however far the sprint has come; a sprint
+  // still open after its end date goes on to today (ISO dates compare as strings).
+  const lastDay = points.at(-1).date > sprint.endDate ? points.at(-1).date : sprint.endDate;
+  const days = sprintDays(sprint.startDate, lastDay);
   const ticks = yTicks(Math.max(1, ...points.map((p) => Math.max(p.scopePoints, p.idealRemainingPoints))));
   const top = ticks.at(-1);
   const dayIndex = (date) => Math.max(0, days.indexOf(date));
