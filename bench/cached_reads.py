@@ -2,8 +2,8 @@
 the result cache (warm: the same document, variables and caller again, nothing written in between).
 
 In process (both backends): board view, sprint report + burndown, story history, cold against warm.
-Over HTTP (SQLite, the big log): the board view's p95 warm against cold, and the tails (p99 / p50) of
-the three reads, cold, where the garbage collector's pauses show.
+Over HTTP (both backends, the big log): the board view's p95 warm against cold, and the tails
+(p99 / p50) of the three reads, cold, where the garbage collector's pauses show.
 """
 
 from __future__ import annotations
@@ -138,6 +138,7 @@ def cold_and_warm_in_process(
 
 def http_reads(
     report: Report,
+    backend: str,
     cold_settings: Settings,
     tmp: Path,
     token: str,
@@ -164,7 +165,7 @@ def http_reads(
             percentile(view["warm"], 0.95),
             "ms",
             baseline=percentile(view["cold"], 0.95),
-            backend="sqlite",
+            backend=backend,
             events=events,
             p50=percentile(view["warm"], 0.5),
             reps=reps,
@@ -178,7 +179,7 @@ def http_reads(
                 f"read.{name}.http.cold.p99_over_p50",
                 p99 / p50,
                 "x",
-                backend="sqlite",
+                backend=backend,
                 events=events,
                 p50=p50,
                 p99=p99,
@@ -205,6 +206,8 @@ def measure(
         if http is not None:
             tmp, settings = http
             story = busiest_story(runtime, board)
-            http_reads(report, settings, tmp, token, board, sprint, story, runtime.projector.head(), reps)
+            http_reads(
+                report, backend, settings, tmp, token, board, sprint, story, runtime.projector.head(), reps
+            )
     except RuntimeError as error:  # report it and go on with the other figures
         report.note(f"cold/warm reads failed: {error}", backend=backend)

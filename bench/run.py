@@ -640,7 +640,7 @@ class Bench:
 
     def cached_reads_only(self) -> None:
         """``--only cached_reads``: the big log alone, then cold against warm reads in process on
-        SQLite and (copied there) PostgreSQL, and over HTTP on SQLite."""
+        SQLite and (copied there) PostgreSQL, and over HTTP on both."""
         big = sqlite_settings(self.tmp / "big.db")
         shape = Shape(sprints=self.sizes.sprints)
         summary = self.generate_in_parallel(big, range(self.sizes.boards), shape)
@@ -656,7 +656,9 @@ class Bench:
             with postgres_schema() as settings, runtime_of(settings) as target:
                 pgcopy.copy_log(runtime, target)
                 pgcopy.copy_read_models(runtime, target)
-                cached_reads.measure(self.report, "postgres", target, self.token(target), BOARD, sprint, reps)
+                http = None if self.web_problem else (self.tmp, settings)
+                token = self.token(target)
+                cached_reads.measure(self.report, "postgres", target, token, BOARD, sprint, reps, http)
 
     def postgres_reads(self, small: Settings, big: Settings, summary: Summary) -> None:
         """Copies both SQLite logs with their read models into fresh schemas and measures the reads there."""
@@ -678,7 +680,10 @@ class Bench:
             (small_runtime, small_paths), (big_runtime, big_paths) = paths
             self.compare_reads("postgres", small_paths, big_paths)
             sprint, token = summary.active_sprints[BOARD], self.token(big_runtime)
-            cached_reads.measure(self.report, "postgres", big_runtime, token, BOARD, sprint, self.sizes.reps)
+            http = None if self.web_problem else (self.tmp, big_runtime.settings)
+            cached_reads.measure(
+                self.report, "postgres", big_runtime, token, BOARD, sprint, self.sizes.reps, http
+            )
             if self.sizes.mode == "full":
                 self.rebuild(
                     "postgres", small_runtime, "the small log (a big one would not fit the time budget)"
