@@ -68,7 +68,7 @@ class Context:
     # Set by `sign_in`: on HTTP before the request runs, on WebSocket at connection_init.
     principal: Principal | None = None
     access: Access = field(default_factory=Access)
-    _loaders: Loaders | None = field(default=None, init=False, repr=False)
+    loaders: Loaders = field(init=False)  # each loader is made on first use (cheap when unused)
     # graphql-transport-ws puts the connection_init payload here.
     connection_params: dict[str, Any] | None = field(default=None)
     token: str | None = field(default=None, repr=False)  # kept to re-check long-lived connections
@@ -78,12 +78,8 @@ class Context:
     result_etag: str | None = None  # set when the answer came from, or went into, the result cache
     versions: Versions | None = None  # the read models' version, read at sign-in for the result cache
 
-    @property
-    def loaders(self) -> Loaders:
-        """Made on first use: an answer from the result cache needs none."""
-        if self._loaders is None:
-            self._loaders = Loaders(self.reads, self.access)
-        return self._loaders
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.reads, self.access)
 
     @property
     def app(self) -> Storyline:
@@ -146,7 +142,7 @@ class Context:
         """Reads from here on see ``access`` (freshly loaded) and load everything anew: after a change,
         later fields in the same request must not see data (or roles) loaded before it."""
         self.access = access
-        self._loaders = None
+        self.loaders = Loaders(self.reads, access)
 
 
 async def get_context(request: HTTPConnection) -> Context:
