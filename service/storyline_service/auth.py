@@ -112,7 +112,12 @@ def hash_token(token: str) -> str:
 
 tokens = ApiTokenRow.__table__  # type: ignore[attr-defined]
 windows = RateWindowRow.__table__  # type: ignore[attr-defined]
-TOKEN_BY_HASH = select(tokens).where(tokens.c.token_hash == bindparam("digest"))  # read on every request
+# A stored token signs in while it is neither revoked nor expired (at ``now``); read on every request.
+VALID_TOKEN_BY_HASH = select(tokens.c.id, tokens.c.user, tokens.c.superuser).where(
+    tokens.c.token_hash == bindparam("digest"),
+    tokens.c.revoked_at.is_(None),
+    or_(tokens.c.expires_at.is_(None), tokens.c.expires_at > bindparam("now")),
+)
 
 
 class OidcTokens:
@@ -233,16 +238,13 @@ class Tokens:
             return Principal(ADMIN, "admin-token", superuser=True)
         if self.oidc and is_jwt(token):
             return self.oidc.authenticate(token)
+        valid = {"digest": digest, "now": datetime.now(UTC)}
         if conn is None:
             with self.reader.connect() as own:
-                row = own.execute(TOKEN_BY_HASH, {"digest": digest}).first()
+                row = own.execute(VALID_TOKEN_BY_HASH, valid).first()
         else:
-            row = conn.execute(TOKEN_BY_HASH, {"digest": digest}).first()
-        if row is None or row.revoked_at is not None:
-            return None
-        if row.expires_at is not None and row.expires_at <= datetime.now(UTC):
-            return None
-        return Principal(row.user, row.id, superuser=row.superuser)
+            row = conn.execute(VALID_TOKEN_BY_HASH, valid).first()
+        return None if row is None else Principal(row.user, row.id, superuser=row.superuser)
 
 
 @dataclass(frozen=True)
@@ -355,15 +357,7 @@ def _sign_in_statement_by_statement(
 def _sign_in_statements() -> tuple[Select[Any], Select[Any]]:
     """What ``sign_in`` does for a stored API token on PostgreSQL, as one statement (without and
     with the version): the valid token, its charge (only if valid), its roles, as tagged rows."""
-    token = (
-        select(tokens.c.id, tokens.c.user, tokens.c.superuser)
-        .where(
-            tokens.c.token_hash == bindparam("digest"),
-            tokens.c.revoked_at.is_(None),
-            or_(tokens.c.expires_at.is_(None), tokens.c.expires_at > bindparam("now")),
-        )
-        .cte("token")
-    )
+    token = VALID_TOKEN_BY_HASH.cte("token")
     # Rate-limit counts commit without waiting for the disk, as on the `derived` engine (which sets it
     # for a whole transaction): set for this statement's own, before its charge.
     quick = select(func.set_config("synchronous_commit", "off", True).label("set")).cte("quick")
